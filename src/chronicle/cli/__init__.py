@@ -1,0 +1,26 @@
+"""The ``chronicle`` command for operators.
+
+Each command group lives in its own module and registers itself on :data:`app`; ``main`` reads the
+settings once before any command runs, so a bad variable stops every command with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from chronicle.cli import store_commands  # noqa: F401  (registers its commands)
+from chronicle.cli.app import app, console_err
+from chronicle.config import get_settings
+from chronicle.errors import ConfigurationError
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``chronicle`` console script."""
+    try:
+        get_settings()
+    except ConfigurationError as exc:
+        console_err.print(f"[bold red]configuration error:[/] {exc}")
+        sys.exit(2)
+    app()

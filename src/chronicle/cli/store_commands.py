@@ -1,0 +1,55 @@
+"""Store commands: ``chronicle migrate`` and ``chronicle stats``."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from chronicle.cli.app import StoreOption, command, console, print_json, store_for
+
+
+@command("migrate")
+def migrate(store_url: str | None = StoreOption) -> None:
+    """Create or upgrade the event store's schema (idempotent)."""
+    with store_for(store_url) as store:
+        version = store.migrate()
+        console.print(f"{store.backend} store is at schema version {version}")
+
+
+@command("stats")
+def stats(
+    store_url: str | None = StoreOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Totals per aggregate type and event type, oldest and newest event, store size."""
+    with store_for(store_url) as store:
+        result = store.stats()
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"[bold]{result.total_events}[/] events in [bold]{result.aggregates}[/] aggregates "
+        f"({result.backend}, schema {result.schema_version}, {_size(result.size_bytes)})"
+    )
+    console.print(f"oldest: {result.oldest_event or '-'}   newest: {result.newest_event or '-'}")
+    for title, counts in (
+        ("aggregate type", result.by_aggregate_type),
+        ("event type", result.by_event_type),
+    ):
+        if not counts:
+            continue
+        table = Table(title=f"events by {title}", title_justify="left")
+        table.add_column(title)
+        table.add_column("events", justify="right")
+        for name, count in counts.items():
+            table.add_row(name, str(count))
+        console.print(table)
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

@@ -1,0 +1,120 @@
+"""Settings, read once at start-up from the environment and an optional ``.env`` file.
+
+The seed's ``EVENT_*`` variables keep their names and defaults, except three chosen so that a
+fresh checkout runs with nothing to set up: ``EVENT_SOURCING_ENABLED=true`` (the audit trail is
+the product: off by default it would record nothing), ``EVENT_STORE_TYPE=sqlite`` and
+``EVENT_STORE_URL=sqlite:///./data/chronicle.db`` (an embedded store needs no server).
+Further settings are prefixed ``CHRONICLE_``.
+
+``from chronicle.config import event_config`` loads the settings on first use (not at import)
+and keeps them for the life of the process.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chronicle.errors import ConfigurationError
+
+StoreType = Literal["sqlite", "postgresql", "mongodb", "eventstore"]
+
+URL_SCHEMES: dict[str, tuple[str, ...]] = {
+    "sqlite": ("sqlite:///",),
+    "postgresql": ("postgresql://", "postgres://"),
+    "mongodb": ("mongodb://", "mongodb+srv://"),
+    "eventstore": ("esdb://", "esdb+discover://", "kurrentdb://", "kurrentdb+discover://"),
+}
+QUEUE_SCHEMES = ("redis://", "rediss://", "amqp://", "amqps://")
+
+
+class EventConfig(BaseSettings):
+    """Chronicle's settings. Field names follow the seed's ``event_config`` attributes."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    enabled: bool = Field(True, validation_alias="EVENT_SOURCING_ENABLED")
+    store_type: StoreType = Field("sqlite", validation_alias="EVENT_STORE_TYPE")
+    store_url: str = Field("sqlite:///./data/chronicle.db", validation_alias="EVENT_STORE_URL")
+    retention_days: int = Field(365, ge=0, validation_alias="EVENT_STORE_RETENTION_DAYS")
+    snapshot_interval: int = Field(100, ge=0, validation_alias="EVENT_STORE_SNAPSHOT_INTERVAL")
+    compression_enabled: bool = Field(True, validation_alias="EVENT_STORE_COMPRESSION_ENABLED")
+    publish_to_queue: bool = Field(False, validation_alias="EVENT_PUBLISH_TO_QUEUE")
+    queue_url: str = Field("redis://localhost:6379/0", validation_alias="EVENT_QUEUE_URL")
+
+    max_event_bytes: int = Field(
+        1024 * 1024, ge=1024, le=64 * 1024 * 1024, validation_alias="CHRONICLE_MAX_EVENT_BYTES"
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = Field(
+        "FULL", validation_alias="CHRONICLE_SQLITE_SYNCHRONOUS"
+    )
+    pg_pool_min: int = Field(1, ge=1, le=100, validation_alias="CHRONICLE_PG_POOL_MIN")
+    pg_pool_max: int = Field(10, ge=1, le=500, validation_alias="CHRONICLE_PG_POOL_MAX")
+    connect_timeout: float = Field(10.0, gt=0, validation_alias="CHRONICLE_CONNECT_TIMEOUT")
+
+
+_FIELD_TO_VARIABLE = {
+    name: str(field.validation_alias) for name, field in EventConfig.model_fields.items()
+}
+
+
+def _accepts(error: Any) -> str:
+    ctx = error.get("ctx") or {}
+    if error["type"] == "literal_error":
+        return f"accepts one of {ctx.get('expected')}"
+    if error["type"].startswith("bool"):
+        return "accepts true or false"
+    if error["type"].startswith("int"):
+        return "accepts a whole number" + (
+            f" ({error['msg'].lower()})"
+            if "greater" in error["msg"] or "less" in error["msg"]
+            else ""
+        )
+    return error["msg"]
+
+
+def load_settings(**overrides: Any) -> EventConfig:
+    """Read and check the settings; raise ``ConfigurationError`` naming the first bad variable."""
+    try:
+        settings = EventConfig(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = _FIELD_TO_VARIABLE.get(field, field)
+        raise ConfigurationError(
+            variable, f"{error.get('input')!r} is not valid: {_accepts(error)}"
+        ) from None
+    schemes = URL_SCHEMES[settings.store_type]
+    if not settings.store_url.startswith(schemes):
+        raise ConfigurationError(
+            "EVENT_STORE_URL",
+            f"with EVENT_STORE_TYPE={settings.store_type} it must start with "
+            f"{' or '.join(schemes)} (got {settings.store_url.split('://')[0]}://…)",
+        )
+    if not settings.queue_url.startswith(QUEUE_SCHEMES):
+        raise ConfigurationError("EVENT_QUEUE_URL", f"must start with {', '.join(QUEUE_SCHEMES)}")
+    if settings.pg_pool_min > settings.pg_pool_max:
+        raise ConfigurationError("CHRONICLE_PG_POOL_MIN", "must not exceed CHRONICLE_PG_POOL_MAX")
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> EventConfig:
+    """The process's settings, loaded on first call."""
+    return load_settings()
+
+
+def __getattr__(name: str) -> Any:
+    # `event_config` is resolved on first access, so importing this module reads nothing.
+    if name == "event_config":
+        return get_settings()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,82 @@
+"""Chronicle's typed errors.
+
+Every error the library raises derives from :class:`ChronicleError`. Adapters translate driver
+errors into these at the boundary and keep the cause (``raise ... from exc``); the API and the CLI
+translate them into HTTP problems and exit codes.
+"""
+
+from __future__ import annotations
+
+
+class ChronicleError(Exception):
+    """Base class of every error Chronicle raises on purpose."""
+
+
+class ConfigurationError(ChronicleError):
+    """A setting has a value Chronicle cannot use. Names the variable and what it accepts."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        self.problem = problem
+        super().__init__(f"{variable}: {problem}")
+
+
+class InvalidEventError(ChronicleError):
+    """An event, an aggregate id or a query argument breaks the input rules. Nothing was stored."""
+
+
+class EventTooLargeError(InvalidEventError):
+    """An encoded event is larger than CHRONICLE_MAX_EVENT_BYTES. Nothing was stored."""
+
+
+class ConcurrencyError(ChronicleError):
+    """The expected version of an append was stale: another writer got there first.
+
+    Nothing was written. Reload the aggregate and decide again.
+    """
+
+    def __init__(
+        self, aggregate_id: str, expected_version: int | None, actual_version: int
+    ) -> None:
+        self.aggregate_id = aggregate_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"aggregate {aggregate_id!r} is at version {actual_version}, "
+            f"not at the expected version {expected_version}"
+        )
+
+
+class DuplicateEventError(ChronicleError):
+    """Some, but not all, of an append's event ids are already stored, or stored elsewhere.
+
+    A retry must resend exactly the batch it sent before.
+    """
+
+
+class StoreUnavailableError(ChronicleError):
+    """The event store cannot be reached or refused the connection."""
+
+
+class ImmutableEventError(ChronicleError):
+    """Something tried to change or delete a stored event outside the maintenance paths."""
+
+
+class SchemaVersionError(ChronicleError):
+    """The database holds a newer Chronicle schema than this code understands."""
+
+
+class UnknownAggregateError(ChronicleError):
+    """No event is stored for the aggregate id asked for."""
+
+    def __init__(self, aggregate_id: str) -> None:
+        self.aggregate_id = aggregate_id
+        super().__init__(f"no events are stored for aggregate {aggregate_id!r}")
+
+
+class UnknownEventTypeError(ChronicleError):
+    """A stored event type has no class in the registry (or a class was never registered)."""
+
+
+class UpcastError(ChronicleError):
+    """A stored event could not be brought to its current schema version."""

@@ -1,0 +1,102 @@
+"""What the store takes and what it gives back.
+
+:class:`NewEvent` is an event to append; :class:`RecordedEvent` is a stored event with its full
+envelope (who, when, where in the log, its integrity hash). Domain events are typed classes built
+on top of these (see :mod:`chronicle.registry`), resolved from the stable ``event_type`` names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JSONObject = dict[str, Any]
+
+
+def new_event_id() -> str:
+    """A fresh random event id (UUID version 4, canonical lower-case form)."""
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append.
+
+    ``event_type`` is a stable name (``MessageCreated``), never a module path. ``event_id`` is
+    generated when not given; pass your own to make a retry idempotent. ``schema_version`` is the
+    version of the shape of ``data`` (see upcasting in :mod:`chronicle.registry`).
+    """
+
+    event_type: str
+    data: JSONObject
+    metadata: JSONObject | None = None
+    event_id: str = field(default_factory=new_event_id)
+    schema_version: int = 1
+
+    def __init__(
+        self,
+        event_type: str,
+        data: JSONObject,
+        metadata: JSONObject | None = None,
+        event_id: str | None = None,
+        schema_version: int = 1,
+    ) -> None:
+        object.__setattr__(self, "event_type", event_type)
+        object.__setattr__(self, "data", data)
+        object.__setattr__(self, "metadata", metadata)
+        object.__setattr__(self, "event_id", event_id if event_id is not None else new_event_id())
+        object.__setattr__(self, "schema_version", schema_version)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """A stored event and its envelope.
+
+    ``version`` counts 1, 2, 3… per aggregate; ``position`` is the event's place in the global log
+    (pass it to ``read_all(after=...)`` to continue); ``timestamp`` is timezone-aware UTC;
+    ``hash`` chains the event to the previous event of the same aggregate.
+    """
+
+    event_id: str
+    aggregate_id: str
+    aggregate_type: str
+    event_type: str
+    version: int
+    position: int
+    timestamp: datetime
+    user_id: str | None
+    data: JSONObject
+    metadata: JSONObject
+    schema_version: int = 1
+    partition: int = 0
+    hash: bytes = b""
+
+    @property
+    def correlation_id(self) -> str | None:
+        value = self.metadata.get("correlation_id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def causation_id(self) -> str | None:
+        value = self.metadata.get("causation_id")
+        return value if isinstance(value, str) else None
+
+    def to_dict(self) -> JSONObject:
+        """A JSON-ready dict of the event and its envelope (the timestamp as ISO-8601)."""
+        return {
+            "event_id": self.event_id,
+            "aggregate_id": self.aggregate_id,
+            "aggregate_type": self.aggregate_type,
+            "event_type": self.event_type,
+            "version": self.version,
+            "position": self.position,
+            "timestamp": self.timestamp.isoformat(),
+            "user_id": self.user_id,
+            "data": self.data,
+            "metadata": self.metadata,
+            "schema_version": self.schema_version,
+            "partition": self.partition,
+            "hash": self.hash.hex(),
+        }

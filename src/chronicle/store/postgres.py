@@ -1,0 +1,421 @@
+"""The PostgreSQL event store (production).
+
+Connections come from a ``psycopg_pool`` pool in autocommit mode, so an append is one round trip
+(``SELECT … FROM chronicle_append(…)``: its own transaction). ``read_all`` walks the log in
+``(transaction_id, position)`` order below ``pg_snapshot_xmin``: see ``postgres_schema``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from chronicle.errors import (
+    ConcurrencyError,
+    ImmutableEventError,
+    SchemaVersionError,
+    StoreUnavailableError,
+)
+from chronicle.events import NewEvent, RecordedEvent
+from chronicle.store import postgres_schema
+from chronicle.store.codec import canonical_object, decode
+from chronicle.store.prepare import (
+    check_name,
+    check_version,
+    matching_retry,
+    prepare_append,
+)
+from chronicle.store.protocol import Snapshot, StoreStats
+from chronicle.store.queries import check_instant, check_limit
+
+_COLUMNS = (
+    "position, event_id::text, aggregate_id, aggregate_type, event_type, version, timestamp, "
+    "user_id, data, metadata, schema_version, partition, hash"
+)
+_APPEND = (
+    "SELECT out_position, out_version, out_hash FROM chronicle_append("
+    "%s, %s, %s, %s, %s::smallint, %s, %s::uuid[], %s::text[], %s::smallint[], %s::bytea[], "
+    "%s::bytea[], %s::bytea[])"
+)
+_MIGRATION_LOCK = 0x6368726F6E69636C  # "chronicl": one advisory lock key for schema changes
+_ANY_VERSION_RETRIES = 20
+
+
+def _row_to_event(row: tuple[Any, ...]) -> RecordedEvent:
+    return RecordedEvent(
+        position=row[0],
+        event_id=row[1],
+        aggregate_id=row[2],
+        aggregate_type=row[3],
+        event_type=row[4],
+        version=row[5],
+        timestamp=row[6],
+        user_id=row[7],
+        data=decode(row[8]),
+        metadata=decode(row[9]),
+        schema_version=row[10],
+        partition=row[11],
+        hash=bytes(row[12]),
+    )
+
+
+class PostgresEventStore:
+    """Event store in PostgreSQL. Thread-safe; writers on different aggregates run in parallel."""
+
+    backend = "postgresql"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_connections: int = 1,
+        max_connections: int = 10,
+        connect_timeout: float = 10.0,
+        max_event_bytes: int = 1024 * 1024,
+        migrate: bool = True,
+    ) -> None:
+        self.url = url
+        self._max_event_bytes = max_event_bytes
+        self._pool = ConnectionPool(
+            url,
+            min_size=min_connections,
+            max_size=max_connections,
+            kwargs={"autocommit": True},
+            timeout=connect_timeout,
+            open=False,
+            name="chronicle",
+            configure=_configure_connection,
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise StoreUnavailableError(
+                f"cannot connect to PostgreSQL at {_redact(url)} within {connect_timeout:g}s; "
+                "is the server running and EVENT_STORE_URL right?"
+            ) from exc
+        if migrate:
+            self.migrate()
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _fetch(self, sql: str, params: Sequence[Any] = (), *, binary: bool = True) -> list[Any]:
+        try:
+            with self._pool.connection() as conn, conn.cursor(binary=binary) as cur:
+                cur.execute(sql, params)
+                return cur.fetchall()
+        except PoolTimeout as exc:
+            raise StoreUnavailableError(f"no PostgreSQL connection available: {exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
+
+    def _events(self, sql: str, params: Sequence[Any] = ()) -> list[RecordedEvent]:
+        return [_row_to_event(row) for row in self._fetch(sql, params)]
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        rows = self._fetch(
+            "SELECT CASE WHEN to_regclass('chronicle_schema') IS NULL THEN 0 "
+            "ELSE (SELECT coalesce(max(version), 0) FROM chronicle_schema) END",
+            binary=False,
+        )
+        return int(rows[0][0])
+
+    def migrate(self) -> int:
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS chronicle_schema "
+                    "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                row = conn.execute(
+                    "SELECT coalesce(max(version), 0) FROM chronicle_schema"
+                ).fetchone()
+                current = int(row[0]) if row else 0
+                if current > postgres_schema.LATEST:
+                    raise SchemaVersionError(
+                        f"the store has schema version {current}; this Chronicle knows up to "
+                        f"{postgres_schema.LATEST}: upgrade Chronicle"
+                    )
+                for version, script in postgres_schema.MIGRATIONS:
+                    if version > current:
+                        conn.execute(script)
+                        conn.execute(
+                            "INSERT INTO chronicle_schema (version) VALUES (%s)", (version,)
+                        )
+                        current = version
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
+        return current
+
+    # -- append ------------------------------------------------------------------------------
+
+    def append(
+        self,
+        aggregate_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None,
+        aggregate_type: str,
+        user_id: str | None = None,
+    ) -> list[RecordedEvent]:
+        batch = prepare_append(
+            aggregate_id,
+            events,
+            expected_version=expected_version,
+            aggregate_type=aggregate_type,
+            user_id=user_id,
+            max_event_bytes=self._max_event_bytes,
+        )
+        params = (
+            aggregate_id,
+            aggregate_type,
+            expected_version,
+            user_id,
+            batch.partition,
+            batch.events[0].timestamp,
+            [event.event_id for event in batch.events],
+            [event.event_type for event in batch.events],
+            [event.schema_version for event in batch.events],
+            [event.data for event in batch.events],
+            [event.metadata for event in batch.events],
+            [event.digest for event in batch.events],
+        )
+        for _attempt in range(_ANY_VERSION_RETRIES):
+            try:
+                rows = self._fetch(_APPEND, params)
+                break
+            except pg_errors.UniqueViolation as exc:
+                constraint = exc.diag.constraint_name
+                if constraint == "chronicle_events_aggregate_version":
+                    if expected_version is None:
+                        continue  # "any version": another writer won this one; take the next
+                    actual = self.get_aggregate_version(aggregate_id)
+                    raise ConcurrencyError(aggregate_id, expected_version, actual) from exc
+                return self._retry_result(batch)
+            except psycopg.Error as exc:
+                sqlstate = exc.sqlstate
+                if sqlstate == "CH409":
+                    actual = int(exc.diag.message_primary or 0)
+                    raise ConcurrencyError(aggregate_id, expected_version, actual) from exc
+                if sqlstate == "CH200":
+                    return self._retry_result(batch)
+                raise
+        else:
+            raise ConcurrencyError(
+                aggregate_id, expected_version, self.get_aggregate_version(aggregate_id)
+            )
+        by_version = sorted(rows, key=lambda row: row[1])
+        return [
+            RecordedEvent(
+                event_id=event.event_id,
+                aggregate_id=aggregate_id,
+                aggregate_type=aggregate_type,
+                event_type=event.event_type,
+                version=row[1],
+                position=row[0],
+                timestamp=event.timestamp,
+                user_id=user_id,
+                data=decode(event.data),
+                metadata=decode(event.metadata),
+                schema_version=event.schema_version,
+                partition=batch.partition,
+                hash=bytes(row[2]),
+            )
+            for event, row in zip(batch.events, by_version, strict=True)
+        ]
+
+    def _retry_result(self, batch: Any) -> list[RecordedEvent]:
+        stored = self._events(
+            f"SELECT {_COLUMNS} FROM chronicle_events WHERE aggregate_id = %s "
+            "AND event_id = ANY(%s::uuid[]) ORDER BY version",
+            (batch.aggregate_id, [event.event_id for event in batch.events]),
+        )
+        return matching_retry(batch, stored)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_events_for_aggregate(
+        self, aggregate_id: str, from_version: int = 0, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        check_name(aggregate_id, "aggregate_id")
+        check_version(from_version, "from_version", allow_none=False)
+        check_version(to_version, "to_version", allow_none=True)
+        sql = f"SELECT {_COLUMNS} FROM chronicle_events WHERE aggregate_id = %s AND version >= %s"
+        params: list[Any] = [aggregate_id, from_version]
+        if to_version is not None:
+            sql += " AND version <= %s"
+            params.append(to_version)
+        return self._events(sql + " ORDER BY version", params)
+
+    def get_events_by_type(
+        self, event_type: str, since: datetime | None = None, limit: int = 100
+    ) -> list[RecordedEvent]:
+        check_name(event_type, "event_type")
+        check_limit(limit)
+        sql = f"SELECT {_COLUMNS} FROM chronicle_events WHERE event_type = %s"
+        params: list[Any] = [event_type]
+        if since is not None:
+            sql += " AND timestamp >= %s"
+            params.append(check_instant(since, "since"))
+        return self._events(sql + " ORDER BY position DESC LIMIT %s", [*params, limit])
+
+    def get_all_events(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[RecordedEvent]:
+        check_limit(limit)
+        check_version(offset, "offset", allow_none=False)
+        sql = f"SELECT {_COLUMNS} FROM chronicle_events WHERE true"
+        params: list[Any] = []
+        if since is not None:
+            sql += " AND timestamp >= %s"
+            params.append(check_instant(since, "since"))
+        if until is not None:
+            sql += " AND timestamp <= %s"
+            params.append(check_instant(until, "until"))
+        sql += " ORDER BY transaction_id, position LIMIT %s OFFSET %s"
+        return self._events(sql, [*params, limit, offset])
+
+    def get_aggregate_version(self, aggregate_id: str) -> int:
+        check_name(aggregate_id, "aggregate_id")
+        rows = self._fetch(
+            "SELECT coalesce(max(version), 0) FROM chronicle_events WHERE aggregate_id = %s",
+            (aggregate_id,),
+        )
+        return int(rows[0][0])
+
+    def get_event_count(self, aggregate_id: str | None = None) -> int:
+        if aggregate_id is None:
+            rows = self._fetch("SELECT count(*) FROM chronicle_events")
+        else:
+            check_name(aggregate_id, "aggregate_id")
+            rows = self._fetch(
+                "SELECT count(*) FROM chronicle_events WHERE aggregate_id = %s", (aggregate_id,)
+            )
+        return int(rows[0][0])
+
+    def read_all(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        check_version(after, "after", allow_none=True)
+        check_limit(limit)
+        after = after or 0
+        # The cursor is the pair (transaction id, position) of the event at `after`. When that
+        # event is no longer stored (retention), start over from the oldest transaction: events
+        # may be re-delivered, never skipped.
+        return self._events(
+            f"SELECT {_COLUMNS} FROM chronicle_events "
+            "WHERE (transaction_id, position) > ("
+            "    coalesce((SELECT transaction_id FROM chronicle_events WHERE position = %s),"
+            "             '0'::xid8), %s)"
+            "  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
+            "ORDER BY transaction_id, position LIMIT %s",
+            (after, after, limit),
+        )
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        state = canonical_object(snapshot.state, "snapshot state")
+        self._fetch(
+            "INSERT INTO chronicle_snapshots (aggregate_id, version, aggregate_type, "
+            "state_schema_version, state) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (aggregate_id, version) DO UPDATE SET state = excluded.state, "
+            "state_schema_version = excluded.state_schema_version, created_at = now() "
+            "RETURNING version",
+            (
+                snapshot.aggregate_id,
+                snapshot.version,
+                snapshot.aggregate_type,
+                snapshot.state_schema_version,
+                state,
+            ),
+        )
+
+    def load_snapshot(self, aggregate_id: str, max_version: int | None = None) -> Snapshot | None:
+        check_name(aggregate_id, "aggregate_id")
+        sql = (
+            "SELECT aggregate_id, aggregate_type, version, state_schema_version, state, created_at "
+            "FROM chronicle_snapshots WHERE aggregate_id = %s"
+        )
+        params: list[Any] = [aggregate_id]
+        if max_version is not None:
+            sql += " AND version <= %s"
+            params.append(max_version)
+        rows = self._fetch(sql + " ORDER BY version DESC LIMIT 1", params)
+        if not rows:
+            return None
+        row = rows[0]
+        return Snapshot(
+            aggregate_id=row[0],
+            aggregate_type=row[1],
+            version=row[2],
+            state_schema_version=row[3],
+            state=decode(row[4]),
+            created_at=row[5],
+        )
+
+    # -- stats -------------------------------------------------------------------------------
+
+    def stats(self) -> StoreStats:
+        total, aggregates, oldest, newest, size = self._fetch(
+            "SELECT count(*), count(DISTINCT aggregate_id), min(timestamp), max(timestamp), "
+            "pg_total_relation_size('chronicle_events') FROM chronicle_events"
+        )[0]
+        by_type = dict(
+            self._fetch(
+                "SELECT aggregate_type, count(*) FROM chronicle_events GROUP BY 1 ORDER BY 1"
+            )
+        )
+        by_event = dict(
+            self._fetch("SELECT event_type, count(*) FROM chronicle_events GROUP BY 1 ORDER BY 1")
+        )
+        return StoreStats(
+            backend=self.backend,
+            total_events=total,
+            aggregates=aggregates,
+            by_aggregate_type=by_type,
+            by_event_type=by_event,
+            oldest_event=oldest,
+            newest_event=newest,
+            size_bytes=size,
+            schema_version=self.schema_version(),
+        )
+
+    # -- raw access for maintenance and tests ------------------------------------------------
+
+    def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement in its own transaction, translating immutability refusals."""
+        try:
+            with self._pool.connection() as conn:
+                cur = conn.execute(sql, params)
+                return cur.fetchall() if cur.description else []
+        except psycopg.Error as exc:
+            if exc.sqlstate == "CH403":
+                raise ImmutableEventError(str(exc)) from exc
+            raise
+
+
+def _configure_connection(conn: psycopg.Connection[Any]) -> None:
+    # Timestamps come back as UTC whatever the server's or the role's time zone.
+    conn.execute("SET timezone TO 'UTC'")
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for error messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<invalid URL>"
+    info.pop("password", None)
+    return " ".join(f"{key}={value}" for key, value in info.items())

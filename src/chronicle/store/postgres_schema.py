@@ -1,0 +1,144 @@
+"""The PostgreSQL schema, as numbered migrations. Append new steps; never edit a released one.
+
+Commit order: each row records the id of the transaction that wrote it (``xid8``). Readers walk
+``(transaction_id, position)`` and stop below the oldest transaction still running
+(``pg_snapshot_xmin``), so an event whose position was taken early but committed late is never
+skipped, and writers never take a table lock.
+
+Appends go through ``chronicle_append``: one round trip that checks the expected version before
+taking positions, chains the integrity hashes and inserts the whole batch in one statement.
+Concurrent writers that pass the version check together are settled by the unique
+``(aggregate_id, version)`` index: the loser's transaction fails and writes nothing.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        r"""
+        CREATE TABLE chronicle_events (
+            position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            transaction_id xid8        NOT NULL DEFAULT pg_current_xact_id(),
+            event_id       uuid        NOT NULL,
+            aggregate_id   text        NOT NULL,
+            aggregate_type text        NOT NULL,
+            event_type     text        NOT NULL,
+            version        bigint      NOT NULL CHECK (version >= 1),
+            schema_version smallint    NOT NULL DEFAULT 1,
+            partition      smallint    NOT NULL,
+            timestamp      timestamptz NOT NULL,
+            user_id        text,
+            data           bytea       NOT NULL,
+            metadata       bytea       NOT NULL,
+            codec          smallint    NOT NULL DEFAULT 0,
+            hash           bytea       NOT NULL,
+            CONSTRAINT chronicle_events_aggregate_version UNIQUE (aggregate_id, version),
+            CONSTRAINT chronicle_events_aggregate_event_id UNIQUE (aggregate_id, event_id)
+        );
+        CREATE INDEX chronicle_events_commit_order ON chronicle_events (transaction_id, position);
+        CREATE INDEX chronicle_events_by_type ON chronicle_events (event_type, position);
+        CREATE INDEX chronicle_events_by_time ON chronicle_events (timestamp);
+        CREATE INDEX chronicle_events_by_user ON chronicle_events (user_id, position);
+        CREATE INDEX chronicle_events_by_partition
+            ON chronicle_events (partition, transaction_id, position);
+
+        CREATE FUNCTION chronicle_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'chronicle: stored events are immutable (% refused)', TG_OP
+                USING ERRCODE = 'CH403',
+                      HINT = 'Events change only through Chronicle''s maintenance commands.';
+        END
+        $$;
+        CREATE TRIGGER chronicle_events_refuse_change
+            BEFORE UPDATE OR DELETE ON chronicle_events
+            FOR EACH ROW EXECUTE FUNCTION chronicle_refuse_change();
+        CREATE TRIGGER chronicle_events_refuse_truncate
+            BEFORE TRUNCATE ON chronicle_events
+            FOR EACH STATEMENT EXECUTE FUNCTION chronicle_refuse_change();
+        -- ALWAYS: the guards fire even under session_replication_role = replica.
+        ALTER TABLE chronicle_events ENABLE ALWAYS TRIGGER chronicle_events_refuse_change;
+        ALTER TABLE chronicle_events ENABLE ALWAYS TRIGGER chronicle_events_refuse_truncate;
+
+        CREATE TABLE chronicle_snapshots (
+            aggregate_id         text        NOT NULL,
+            version              bigint      NOT NULL,
+            aggregate_type       text        NOT NULL,
+            state_schema_version integer     NOT NULL,
+            state                bytea       NOT NULL,
+            created_at           timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (aggregate_id, version)
+        );
+
+        CREATE TABLE chronicle_checkpoints (
+            name       text        PRIMARY KEY,
+            position   bigint      NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now()
+        );
+
+        CREATE FUNCTION chronicle_append(
+            p_aggregate_id   text,
+            p_aggregate_type text,
+            p_expected       bigint,
+            p_user_id        text,
+            p_partition      smallint,
+            p_timestamp      timestamptz,
+            p_event_ids      uuid[],
+            p_event_types    text[],
+            p_schema_versions smallint[],
+            p_data           bytea[],
+            p_metadata       bytea[],
+            p_digests        bytea[]
+        ) RETURNS TABLE (out_position bigint, out_version bigint, out_hash bytea)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            v_current bigint;
+            v_previous bytea;
+            v_hashes bytea[] := '{}';
+            v_count integer := cardinality(p_event_ids);
+        BEGIN
+            SELECT e.version, e.hash INTO v_current, v_previous
+              FROM chronicle_events e
+             WHERE e.aggregate_id = p_aggregate_id
+             ORDER BY e.version DESC
+             LIMIT 1;
+            v_current := coalesce(v_current, 0);
+            v_previous := coalesce(v_previous, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+
+            IF p_expected IS NULL OR p_expected <> v_current THEN
+                -- Only a batch that does not fit the current version can be a retry.
+                IF EXISTS (SELECT 1 FROM chronicle_events e
+                            WHERE e.aggregate_id = p_aggregate_id
+                              AND e.event_id = ANY (p_event_ids)) THEN
+                    RAISE EXCEPTION 'already stored' USING ERRCODE = 'CH200';
+                END IF;
+                IF p_expected IS NOT NULL THEN
+                    RAISE EXCEPTION '%', v_current USING ERRCODE = 'CH409';
+                END IF;
+            END IF;
+
+            FOR i IN 1 .. v_count LOOP
+                v_previous := sha256(v_previous || int8send(v_current + i) || p_digests[i]);
+                v_hashes := array_append(v_hashes, v_previous);
+            END LOOP;
+
+            RETURN QUERY
+            INSERT INTO chronicle_events AS e (
+                event_id, aggregate_id, aggregate_type, event_type, version, schema_version,
+                partition, timestamp, user_id, data, metadata, hash)
+            SELECT t.event_id, p_aggregate_id, p_aggregate_type, t.event_type, v_current + t.n,
+                   t.schema_version, p_partition, p_timestamp, p_user_id, t.data, t.metadata,
+                   t.hash
+              FROM unnest(p_event_ids, p_event_types, p_schema_versions, p_data, p_metadata,
+                          v_hashes)
+                   WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
+                                        hash, n)
+             ORDER BY t.n
+            RETURNING e.position, e.version, e.hash;
+        END
+        $$;
+        """,
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]

@@ -1,0 +1,193 @@
+"""Validation and encoding of an append, shared by every backend.
+
+Everything that can be decided without the database is decided here, before a connection is
+touched: names, ids, sizes, JSON shape, canonical bytes, content digests. A rule broken anywhere in
+the batch raises a typed error and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from chronicle.errors import DuplicateEventError, EventTooLargeError, InvalidEventError
+from chronicle.events import NewEvent, RecordedEvent
+from chronicle.store.codec import canonical_object
+from chronicle.store.integrity import content_digest, format_timestamp
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
+PARTITIONS = 256
+MAX_BATCH = 10_000
+_USER_ID_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """One event of an append, validated and encoded, ready for any backend."""
+
+    event_id: str
+    event_type: str
+    schema_version: int
+    data: bytes
+    metadata: bytes
+    timestamp: datetime
+    timestamp_text: str
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAppend:
+    aggregate_id: str
+    aggregate_type: str
+    user_id: str | None
+    expected_version: int | None
+    partition: int
+    events: tuple[PreparedEvent, ...]
+
+
+def check_name(value: object, what: str) -> str:
+    """An aggregate id, aggregate type or event type: 1-100 characters of ``[A-Za-z0-9_.-]``."""
+    if type(value) is not str or NAME_PATTERN.fullmatch(value) is None:
+        raise InvalidEventError(
+            f"{what} must be 1-100 characters of letters, digits, '_', '.' or '-'; got {value!r:.120}"
+        )
+    return value
+
+
+def check_version(value: object, what: str, *, allow_none: bool) -> int | None:
+    if value is None and allow_none:
+        return None
+    if type(value) is not int or value < 0:
+        raise InvalidEventError(f"{what} must be a whole number >= 0, got {value!r:.60}")
+    return value
+
+
+def check_user_id(value: object) -> str | None:
+    if value is None:
+        return None
+    if type(value) is not str or not 0 < len(value) <= _USER_ID_MAX or not value.isprintable():
+        raise InvalidEventError(
+            f"user_id must be 1-{_USER_ID_MAX} printable characters, got {value!r:.60}"
+        )
+    return value
+
+
+def check_event_id(value: object) -> str:
+    try:
+        if type(value) is not str:
+            raise ValueError
+        canonical = str(uuid.UUID(value))
+    except ValueError:
+        raise InvalidEventError(f"event_id must be a UUID, got {value!r:.60}") from None
+    return canonical
+
+
+def partition_of(aggregate_id: str) -> int:
+    """A stable partition number for an aggregate (CRC-32 of its id, modulo 256)."""
+    return zlib.crc32(aggregate_id.encode()) % PARTITIONS
+
+
+def now_utc() -> datetime:
+    """The current time, UTC, truncated to the microsecond precision every backend keeps."""
+    return datetime.now(UTC)
+
+
+def prepare_append(
+    aggregate_id: str,
+    events: Sequence[NewEvent],
+    *,
+    expected_version: int | None,
+    aggregate_type: str,
+    user_id: str | None,
+    max_event_bytes: int,
+) -> PreparedAppend:
+    """Validate and encode an append; raise ``InvalidEventError`` on the first broken rule."""
+    check_name(aggregate_id, "aggregate_id")
+    check_name(aggregate_type, "aggregate_type")
+    check_version(expected_version, "expected_version", allow_none=True)
+    check_user_id(user_id)
+    if isinstance(events, NewEvent) or not isinstance(events, Sequence):
+        raise InvalidEventError("events must be a list of NewEvent")
+    if not events:
+        raise InvalidEventError("an append needs at least one event")
+    if len(events) > MAX_BATCH:
+        raise InvalidEventError(f"an append takes at most {MAX_BATCH} events, got {len(events)}")
+
+    timestamp = now_utc()
+    stamp = format_timestamp(timestamp)
+    seen: set[str] = set()
+    prepared = []
+    for index, event in enumerate(events):
+        where = f"event {index}"
+        if not isinstance(event, NewEvent):
+            raise InvalidEventError(f"{where} is a {type(event).__name__}, not a NewEvent")
+        event_type = check_name(event.event_type, f"{where}: event_type")
+        event_id = check_event_id(event.event_id)
+        if event_id in seen:
+            raise InvalidEventError(f"{where}: event_id {event_id} appears twice in one append")
+        seen.add(event_id)
+        schema_version = event.schema_version
+        if type(schema_version) is not int or not 1 <= schema_version <= 32767:
+            raise InvalidEventError(f"{where}: schema_version must be 1-32767")
+        data = canonical_object(event.data, f"{where}: data")
+        if event.metadata is not None and type(event.metadata) is not dict:
+            raise InvalidEventError(f"{where}: metadata must be a JSON object")
+        metadata_dict = dict(event.metadata) if event.metadata is not None else {}
+        metadata_dict.setdefault("correlation_id", check_event_id(events[0].event_id))
+        metadata_dict.setdefault("causation_id", None)
+        metadata = canonical_object(metadata_dict, f"{where}: metadata")
+        size = len(data) + len(metadata)
+        if size > max_event_bytes:
+            raise EventTooLargeError(
+                f"{where} encodes to {size} bytes, over the limit of {max_event_bytes} "
+                "(CHRONICLE_MAX_EVENT_BYTES)"
+            )
+        digest = content_digest(
+            event_id=event_id,
+            aggregate_id=aggregate_id,
+            aggregate_type=aggregate_type,
+            event_type=event_type,
+            schema_version=schema_version,
+            timestamp=stamp,
+            user_id=user_id,
+            data=data,
+            metadata=metadata,
+        )
+        prepared.append(
+            PreparedEvent(
+                event_id, event_type, schema_version, data, metadata, timestamp, stamp, digest
+            )
+        )
+    return PreparedAppend(
+        aggregate_id=aggregate_id,
+        aggregate_type=aggregate_type,
+        user_id=user_id,
+        expected_version=expected_version,
+        partition=partition_of(aggregate_id),
+        events=tuple(prepared),
+    )
+
+
+def matching_retry(batch: PreparedAppend, stored: list[RecordedEvent]) -> list[RecordedEvent]:
+    """Accept a retry only when every event id of the batch is stored, in the same order."""
+    ids = [event.event_id for event in batch.events]
+    stored_ids = [event.event_id for event in stored]
+    consecutive = all(
+        later.version == earlier.version + 1 for earlier, later in itertools.pairwise(stored)
+    )
+    if stored_ids != ids or not consecutive:
+        raise DuplicateEventError(
+            f"{len(stored)} of the {len(ids)} event ids of this append are already stored for "
+            f"{batch.aggregate_id!r}; a retry must resend exactly the original batch"
+        )
+    if batch.expected_version is not None and stored[0].version != batch.expected_version + 1:
+        raise DuplicateEventError(
+            f"the events of this append are stored for {batch.aggregate_id!r} from version "
+            f"{stored[0].version}, not after the expected version {batch.expected_version}"
+        )
+    return stored

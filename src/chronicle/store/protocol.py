@@ -1,0 +1,125 @@
+"""The event store contract every backend fulfils (the contract test suite holds them to it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from chronicle.events import NewEvent, RecordedEvent
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """What ``chronicle stats`` prints."""
+
+    backend: str
+    total_events: int
+    aggregates: int
+    by_aggregate_type: dict[str, int]
+    by_event_type: dict[str, int]
+    oldest_event: datetime | None
+    newest_event: datetime | None
+    size_bytes: int
+    schema_version: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "total_events": self.total_events,
+            "aggregates": self.aggregates,
+            "by_aggregate_type": self.by_aggregate_type,
+            "by_event_type": self.by_event_type,
+            "oldest_event": self.oldest_event.isoformat() if self.oldest_event else None,
+            "newest_event": self.newest_event.isoformat() if self.newest_event else None,
+            "size_bytes": self.size_bytes,
+            "schema_version": self.schema_version,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An aggregate's state at ``version``, written under ``state_schema_version``."""
+
+    aggregate_id: str
+    aggregate_type: str
+    version: int
+    state_schema_version: int
+    state: dict[str, Any]
+    created_at: datetime | None = field(default=None, compare=False)
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """An append-only log of events, per aggregate and in global commit order."""
+
+    backend: str
+
+    def append(
+        self,
+        aggregate_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None,
+        aggregate_type: str,
+        user_id: str | None = None,
+    ) -> list[RecordedEvent]:
+        """Append all events or none, at versions ``expected_version + 1, + 2, …``.
+
+        ``expected_version=None`` appends at whatever the current version is; ``0`` requires that
+        the aggregate does not exist yet. A stale expected version raises ``ConcurrencyError``.
+        Re-sending a batch whose event ids are already stored at those versions returns the
+        stored events and writes nothing.
+        """
+        ...
+
+    def get_events_for_aggregate(
+        self, aggregate_id: str, from_version: int = 0, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        """The aggregate's events with ``from_version <= version <= to_version``, in order."""
+        ...
+
+    def get_events_by_type(
+        self, event_type: str, since: datetime | None = None, limit: int = 100
+    ) -> list[RecordedEvent]:
+        """The newest ``limit`` events of a type (newest first), optionally at or after ``since``."""
+        ...
+
+    def get_all_events(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[RecordedEvent]:
+        """A page of events in commit order, optionally within ``[since, until]``."""
+        ...
+
+    def get_aggregate_version(self, aggregate_id: str) -> int:
+        """The aggregate's current version; 0 when it has no events."""
+        ...
+
+    def get_event_count(self, aggregate_id: str | None = None) -> int: ...
+
+    def read_all(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        """The whole log in commit order, continuing after the event at position ``after``.
+
+        Never skips an event committed by a concurrent writer: an event that is not yet safe to
+        hand out is held back until every earlier transaction has finished.
+        """
+        ...
+
+    def save_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    def load_snapshot(self, aggregate_id: str, max_version: int | None = None) -> Snapshot | None:
+        """The newest snapshot of the aggregate at or below ``max_version``."""
+        ...
+
+    def stats(self) -> StoreStats: ...
+
+    def migrate(self) -> int:
+        """Create or upgrade the schema; return the schema version now in force. Idempotent."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,484 @@
+"""The embedded SQLite event store (the default).
+
+SQLite allows one writer at a time, so the rowid order of events is their commit order and
+``read_all`` is gap-free by construction. Within a process, writers queue on a lock in front of a
+single write connection (cheaper than letting SQLite's busy handler sleep); across processes,
+``BEGIN IMMEDIATE`` and a busy timeout serialise them. WAL mode lets readers proceed during writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from chronicle.errors import (
+    ConcurrencyError,
+    DuplicateEventError,
+    ImmutableEventError,
+    SchemaVersionError,
+    StoreUnavailableError,
+)
+from chronicle.events import NewEvent, RecordedEvent
+from chronicle.store import sqlite_schema
+from chronicle.store.codec import canonical_object, decode
+from chronicle.store.integrity import GENESIS, chain, format_timestamp
+from chronicle.store.prepare import (
+    PreparedAppend,
+    check_name,
+    check_version,
+    matching_retry,
+    prepare_append,
+)
+from chronicle.store.protocol import Snapshot, StoreStats
+from chronicle.store.queries import check_instant, check_limit
+
+_COLUMNS = (
+    "position, event_id, aggregate_id, aggregate_type, event_type, version, timestamp, "
+    "user_id, data, metadata, schema_version, partition, hash"
+)
+_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+
+
+def path_from_url(url: str) -> str:
+    """``sqlite:///relative/path``, ``sqlite:////absolute/path`` or ``sqlite:///:memory:``."""
+    if not url.startswith("sqlite:///"):
+        raise StoreUnavailableError(f"not a SQLite URL (sqlite:///path): {url!r}")
+    return url.removeprefix("sqlite:///") or ":memory:"
+
+
+def _row_to_event(row: tuple[Any, ...]) -> RecordedEvent:
+    return RecordedEvent(
+        position=row[0],
+        event_id=row[1],
+        aggregate_id=row[2],
+        aggregate_type=row[3],
+        event_type=row[4],
+        version=row[5],
+        timestamp=datetime.fromisoformat(row[6]),
+        user_id=row[7],
+        data=decode(row[8]),
+        metadata=decode(row[9]),
+        schema_version=row[10],
+        partition=row[11],
+        hash=row[12],
+    )
+
+
+class SQLiteEventStore:
+    """Event store in one SQLite file. Safe for many threads and several processes."""
+
+    backend = "sqlite"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        synchronous: str = "FULL",
+        busy_timeout_ms: int = 30_000,
+        max_event_bytes: int = 1024 * 1024,
+        migrate: bool = True,
+    ) -> None:
+        if synchronous.upper() not in _SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}")
+        self.url = url
+        self.path = path_from_url(url)
+        self._synchronous = synchronous.upper()
+        self._busy_timeout_ms = busy_timeout_ms
+        self._max_event_bytes = max_event_bytes
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = self._connect()
+        if migrate:
+            self.migrate()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self._busy_timeout_ms / 1000,
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"cannot open SQLite store {self.path!r}: {exc}") from exc
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreUnavailableError("the store is closed")
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the single writer connection."""
+        if self._closed:
+            raise StoreUnavailableError("the store is closed")
+        with self._write_lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailableError(
+                    f"cannot start a write on {self.path!r}: {exc}"
+                ) from exc
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._closed = True
+        with self._write_lock:
+            self._writer.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        conn = self._reader()
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chronicle_schema'"
+        ).fetchone()
+        if not exists:
+            return 0
+        row = conn.execute("SELECT max(version) FROM chronicle_schema").fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self) -> int:
+        with self._write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS chronicle_schema "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            current = conn.execute("SELECT max(version) FROM chronicle_schema").fetchone()[0] or 0
+            if current > sqlite_schema.LATEST:
+                raise SchemaVersionError(
+                    f"the store has schema version {current}; this Chronicle knows up to "
+                    f"{sqlite_schema.LATEST}: upgrade Chronicle"
+                )
+            for version, script in sqlite_schema.MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in _split_script(script):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO chronicle_schema (version, applied_at) VALUES (?, datetime('now'))",
+                    (version,),
+                )
+                current = version
+        return current
+
+    # -- append ------------------------------------------------------------------------------
+
+    def append(
+        self,
+        aggregate_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None,
+        aggregate_type: str,
+        user_id: str | None = None,
+    ) -> list[RecordedEvent]:
+        batch = prepare_append(
+            aggregate_id,
+            events,
+            expected_version=expected_version,
+            aggregate_type=aggregate_type,
+            user_id=user_id,
+            max_event_bytes=self._max_event_bytes,
+        )
+        with self._write() as conn:
+            head = conn.execute(
+                "SELECT version, hash FROM chronicle_events WHERE aggregate_id = ? "
+                "ORDER BY version DESC LIMIT 1",
+                (aggregate_id,),
+            ).fetchone()
+            current, previous = (head[0], head[1]) if head else (0, GENESIS)
+            if expected_version is None or expected_version != current:
+                # Only a batch that does not fit the current version can be a retry.
+                stored = self._already_stored(conn, batch)
+                if stored is not None:
+                    return stored
+                if expected_version is not None:
+                    raise ConcurrencyError(aggregate_id, expected_version, current)
+            rows = []
+            version = current
+            for event in batch.events:
+                version += 1
+                previous = chain(previous, version, event.digest)
+                rows.append(
+                    (
+                        event.event_id,
+                        aggregate_id,
+                        aggregate_type,
+                        event.event_type,
+                        version,
+                        event.schema_version,
+                        batch.partition,
+                        event.timestamp_text,
+                        user_id,
+                        event.data,
+                        event.metadata,
+                        previous,
+                    )
+                )
+            try:
+                cursor = conn.executemany(
+                    "INSERT INTO chronicle_events (event_id, aggregate_id, aggregate_type, "
+                    "event_type, version, schema_version, partition, timestamp, user_id, data, "
+                    "metadata, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateEventError(
+                    f"an event id of this append is already stored for {aggregate_id!r}: {exc}"
+                ) from exc
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            del cursor
+        first = last - len(rows) + 1
+        return [
+            RecordedEvent(
+                event_id=event.event_id,
+                aggregate_id=aggregate_id,
+                aggregate_type=aggregate_type,
+                event_type=event.event_type,
+                version=row[4],
+                position=first + index,
+                timestamp=event.timestamp,
+                user_id=user_id,
+                data=decode(event.data),
+                metadata=decode(event.metadata),
+                schema_version=event.schema_version,
+                partition=batch.partition,
+                hash=row[11],
+            )
+            for index, (event, row) in enumerate(zip(batch.events, rows, strict=True))
+        ]
+
+    def _already_stored(
+        self, conn: sqlite3.Connection, batch: PreparedAppend
+    ) -> list[RecordedEvent] | None:
+        """The stored events when this batch is a retry of one already appended, else None."""
+        ids = [event.event_id for event in batch.events]
+        placeholders = ",".join("?" * len(ids))
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM chronicle_events WHERE aggregate_id = ? "
+            f"AND event_id IN ({placeholders}) ORDER BY version",
+            (batch.aggregate_id, *ids),
+        ).fetchall()
+        if not rows:
+            return None
+        return matching_retry(batch, [_row_to_event(row) for row in rows])
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[RecordedEvent]:
+        rows = self._reader().execute(sql, params).fetchall()
+        return [_row_to_event(row) for row in rows]
+
+    def get_events_for_aggregate(
+        self, aggregate_id: str, from_version: int = 0, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        check_name(aggregate_id, "aggregate_id")
+        check_version(from_version, "from_version", allow_none=False)
+        check_version(to_version, "to_version", allow_none=True)
+        sql = f"SELECT {_COLUMNS} FROM chronicle_events WHERE aggregate_id = ? AND version >= ?"
+        params: list[Any] = [aggregate_id, from_version]
+        if to_version is not None:
+            sql += " AND version <= ?"
+            params.append(to_version)
+        return self._query(sql + " ORDER BY version", params)
+
+    def get_events_by_type(
+        self, event_type: str, since: datetime | None = None, limit: int = 100
+    ) -> list[RecordedEvent]:
+        check_name(event_type, "event_type")
+        check_limit(limit)
+        sql = f"SELECT {_COLUMNS} FROM chronicle_events WHERE event_type = ?"
+        params: list[Any] = [event_type]
+        if since is not None:
+            sql += " AND timestamp >= ?"
+            params.append(format_timestamp(check_instant(since, "since")))
+        return self._query(sql + " ORDER BY position DESC LIMIT ?", [*params, limit])
+
+    def get_all_events(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[RecordedEvent]:
+        check_limit(limit)
+        check_version(offset, "offset", allow_none=False)
+        sql = f"SELECT {_COLUMNS} FROM chronicle_events WHERE 1 = 1"
+        params: list[Any] = []
+        if since is not None:
+            sql += " AND timestamp >= ?"
+            params.append(format_timestamp(check_instant(since, "since")))
+        if until is not None:
+            sql += " AND timestamp <= ?"
+            params.append(format_timestamp(check_instant(until, "until")))
+        return self._query(sql + " ORDER BY position LIMIT ? OFFSET ?", [*params, limit, offset])
+
+    def get_aggregate_version(self, aggregate_id: str) -> int:
+        check_name(aggregate_id, "aggregate_id")
+        row = (
+            self._reader()
+            .execute(
+                "SELECT max(version) FROM chronicle_events WHERE aggregate_id = ?", (aggregate_id,)
+            )
+            .fetchone()
+        )
+        return int(row[0] or 0)
+
+    def get_event_count(self, aggregate_id: str | None = None) -> int:
+        if aggregate_id is None:
+            row = self._reader().execute("SELECT count(*) FROM chronicle_events").fetchone()
+        else:
+            check_name(aggregate_id, "aggregate_id")
+            row = (
+                self._reader()
+                .execute(
+                    "SELECT count(*) FROM chronicle_events WHERE aggregate_id = ?", (aggregate_id,)
+                )
+                .fetchone()
+            )
+        return int(row[0])
+
+    def read_all(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        check_version(after, "after", allow_none=True)
+        check_limit(limit)
+        return self._query(
+            f"SELECT {_COLUMNS} FROM chronicle_events WHERE position > ? ORDER BY position LIMIT ?",
+            (after or 0, limit),
+        )
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        state = canonical_object(snapshot.state, "snapshot state")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO chronicle_snapshots (aggregate_id, version, aggregate_type, "
+                "state_schema_version, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    snapshot.aggregate_id,
+                    snapshot.version,
+                    snapshot.aggregate_type,
+                    snapshot.state_schema_version,
+                    state,
+                    format_timestamp(datetime.now().astimezone()),
+                ),
+            )
+
+    def load_snapshot(self, aggregate_id: str, max_version: int | None = None) -> Snapshot | None:
+        check_name(aggregate_id, "aggregate_id")
+        sql = (
+            "SELECT aggregate_id, aggregate_type, version, state_schema_version, state, created_at "
+            "FROM chronicle_snapshots WHERE aggregate_id = ?"
+        )
+        params: list[Any] = [aggregate_id]
+        if max_version is not None:
+            sql += " AND version <= ?"
+            params.append(max_version)
+        row = self._reader().execute(sql + " ORDER BY version DESC LIMIT 1", params).fetchone()
+        if row is None:
+            return None
+        return Snapshot(
+            aggregate_id=row[0],
+            aggregate_type=row[1],
+            version=row[2],
+            state_schema_version=row[3],
+            state=decode(row[4]),
+            created_at=datetime.fromisoformat(row[5]),
+        )
+
+    # -- stats -------------------------------------------------------------------------------
+
+    def stats(self) -> StoreStats:
+        conn = self._reader()
+        total, aggregates, oldest, newest = conn.execute(
+            "SELECT count(*), count(DISTINCT aggregate_id), min(timestamp), max(timestamp) "
+            "FROM chronicle_events"
+        ).fetchone()
+        by_type = dict(
+            conn.execute(
+                "SELECT aggregate_type, count(*) FROM chronicle_events GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        )
+        by_event = dict(
+            conn.execute(
+                "SELECT event_type, count(*) FROM chronicle_events GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        )
+        size = 0
+        if self.path != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                candidate = Path(self.path + suffix)
+                if candidate.exists():
+                    size += candidate.stat().st_size
+        return StoreStats(
+            backend=self.backend,
+            total_events=total,
+            aggregates=aggregates,
+            by_aggregate_type=by_type,
+            by_event_type=by_event,
+            oldest_event=datetime.fromisoformat(oldest) if oldest else None,
+            newest_event=datetime.fromisoformat(newest) if newest else None,
+            size_bytes=size,
+            schema_version=self.schema_version(),
+        )
+
+    # -- raw access for maintenance and tests ------------------------------------------------
+
+    def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement in its own transaction, translating immutability refusals."""
+        try:
+            with self._write() as conn:
+                return conn.execute(sql, params).fetchall()
+        except sqlite3.IntegrityError as exc:
+            if "immutable" in str(exc):
+                raise ImmutableEventError(str(exc)) from exc
+            raise
+
+
+def _split_script(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies (BEGIN … END;) whole."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

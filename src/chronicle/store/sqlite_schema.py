@@ -1,0 +1,60 @@
+"""The SQLite schema, as numbered migrations. Append new steps; never edit a released one."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE chronicle_events (
+            position       INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id       TEXT    NOT NULL,
+            aggregate_id   TEXT    NOT NULL,
+            aggregate_type TEXT    NOT NULL,
+            event_type     TEXT    NOT NULL,
+            version        INTEGER NOT NULL CHECK (version >= 1),
+            schema_version INTEGER NOT NULL DEFAULT 1,
+            partition      INTEGER NOT NULL,
+            timestamp      TEXT    NOT NULL,
+            user_id        TEXT,
+            data           BLOB    NOT NULL,
+            metadata       BLOB    NOT NULL,
+            codec          INTEGER NOT NULL DEFAULT 0,
+            hash           BLOB    NOT NULL,
+            UNIQUE (aggregate_id, version),
+            UNIQUE (aggregate_id, event_id)
+        );
+        CREATE INDEX chronicle_events_by_type ON chronicle_events (event_type, position);
+        CREATE INDEX chronicle_events_by_time ON chronicle_events (timestamp);
+        CREATE INDEX chronicle_events_by_user ON chronicle_events (user_id, position);
+        CREATE INDEX chronicle_events_by_partition ON chronicle_events (partition, position);
+
+        CREATE TRIGGER chronicle_events_refuse_update BEFORE UPDATE ON chronicle_events
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: stored events are immutable (UPDATE refused)');
+        END;
+        CREATE TRIGGER chronicle_events_refuse_delete BEFORE DELETE ON chronicle_events
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: stored events are immutable (DELETE refused)');
+        END;
+
+        CREATE TABLE chronicle_snapshots (
+            aggregate_id         TEXT    NOT NULL,
+            version              INTEGER NOT NULL,
+            aggregate_type       TEXT    NOT NULL,
+            state_schema_version INTEGER NOT NULL,
+            state                BLOB    NOT NULL,
+            created_at           TEXT    NOT NULL,
+            PRIMARY KEY (aggregate_id, version)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE chronicle_checkpoints (
+            name       TEXT    PRIMARY KEY,
+            position   INTEGER NOT NULL,
+            updated_at TEXT    NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]

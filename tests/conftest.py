@@ -1,0 +1,105 @@
+"""Shared fixtures: real stores on SQLite files and on PostgreSQL schemas.
+
+Each PostgreSQL test gets a schema of its own (``search_path`` in the URL), dropped afterwards.
+Without a reachable server, PostgreSQL tests skip, except under CI (``CI`` set), where they fail:
+CI must prove every backend.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from chronicle.bootstrap import open_store
+from chronicle.config import load_settings
+from chronicle.store.protocol import EventStore
+
+POSTGRES_URL = os.environ.get(
+    "CHRONICLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return str(exc)
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test server's URL; skips (fails under CI) when it is unreachable."""
+    problem = _postgres_reachable()
+    if problem is not None:
+        message = f"PostgreSQL is unreachable at {POSTGRES_URL}: {problem}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI requires it)")
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def postgres_schema_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A URL whose connections work in a fresh, empty schema of the test server."""
+    base = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield _with_search_path(base, schema)
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL for a fresh store of the backend the test is parametrised with."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'chronicle.db'}"
+    return str(request.getfixturevalue("postgres_schema_url"))
+
+
+@pytest.fixture
+def make_store(store_url: str) -> Iterator[Callable[..., EventStore]]:
+    """Open (and finally close) stores on the test's URL; settings may be overridden."""
+    opened: list[EventStore] = []
+
+    def make(**overrides: object) -> EventStore:
+        settings = load_settings(**overrides) if overrides else load_settings()
+        store = open_store(store_url, settings=settings)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[..., EventStore]) -> EventStore:
+    return make_store()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses ``store_url`` (directly or through ``store``) runs on each backend."""
+    if "store_url" in metafunc.fixturenames and not any(
+        marker.name == "parametrize" and "store_url" in str(marker.args[0])
+        for marker in metafunc.definition.iter_markers()
+    ):
+        metafunc.parametrize("store_url", BACKENDS, indirect=True)
