@@ -392,3 +392,26 @@ def test_stats_count_by_aggregate_type_and_event_type(store: EventStore) -> None
     assert stats.by_event_type == {"MessageCreated": 1, "MessageUpdated": 1, "UserCreated": 1}
     assert stats.oldest_event is not None and stats.oldest_event <= stats.newest_event
     assert stats.size_bytes > 0
+
+
+# -- checkpoints and snapshots ---------------------------------------------------------------
+
+
+def test_a_named_checkpoint_starts_empty_and_keeps_the_last_position(store: EventStore) -> None:
+    assert store.get_checkpoint("relay") is None
+    store.set_checkpoint("relay", 41)
+    store.set_checkpoint("relay", 42)
+    store.set_checkpoint("sealer", 7)
+    assert store.get_checkpoint("relay") == 42
+    assert store.get_checkpoint("sealer") == 7
+
+
+def test_the_newest_snapshot_at_or_below_a_version_is_loaded(store: EventStore) -> None:
+    from chronicle import Snapshot
+
+    for version in (10, 20, 30):
+        store.save_snapshot(Snapshot("message_s", "Message", version, 1, {"v": version, "ü": "x"}))
+    assert store.load_snapshot("message_s").state == {"v": 30, "ü": "x"}
+    assert store.load_snapshot("message_s", max_version=25).version == 20
+    assert store.load_snapshot("message_s", max_version=5) is None
+    assert store.load_snapshot("message_other") is None

@@ -365,6 +365,23 @@ class PostgresEventStore:
             created_at=row[5],
         )
 
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def get_checkpoint(self, name: str) -> int | None:
+        check_name(name, "checkpoint name")
+        rows = self._fetch("SELECT position FROM chronicle_checkpoints WHERE name = %s", (name,))
+        return int(rows[0][0]) if rows else None
+
+    def set_checkpoint(self, name: str, position: int) -> None:
+        check_name(name, "checkpoint name")
+        check_version(position, "position", allow_none=False)
+        self._fetch(
+            "INSERT INTO chronicle_checkpoints (name, position) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now() "
+            "RETURNING position",
+            (name, position),
+        )
+
     # -- stats -------------------------------------------------------------------------------
 
     def stats(self) -> StoreStats:

@@ -116,6 +116,14 @@ class EventStore(Protocol):
         """The newest snapshot of the aggregate at or below ``max_version``."""
         ...
 
+    def get_checkpoint(self, name: str) -> int | None:
+        """The position a named follower (relay, sealer, …) has processed up to, if any."""
+        ...
+
+    def set_checkpoint(self, name: str, position: int) -> None:
+        """Record that the named follower has processed everything up to ``position``."""
+        ...
+
     def stats(self) -> StoreStats: ...
 
     def migrate(self) -> int:

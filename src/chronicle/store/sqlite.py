@@ -420,6 +420,29 @@ class SQLiteEventStore:
             created_at=datetime.fromisoformat(row[5]),
         )
 
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def get_checkpoint(self, name: str) -> int | None:
+        check_name(name, "checkpoint name")
+        row = (
+            self._reader()
+            .execute("SELECT position FROM chronicle_checkpoints WHERE name = ?", (name,))
+            .fetchone()
+        )
+        return None if row is None else int(row[0])
+
+    def set_checkpoint(self, name: str, position: int) -> None:
+        check_name(name, "checkpoint name")
+        check_version(position, "position", allow_none=False)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO chronicle_checkpoints (name, position, updated_at) "
+                "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position, "
+                "updated_at = excluded.updated_at",
+                (name, position),
+            )
+
     # -- stats -------------------------------------------------------------------------------
 
     def stats(self) -> StoreStats:
