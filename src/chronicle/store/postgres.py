@@ -7,8 +7,9 @@ Connections come from a ``psycopg_pool`` pool in autocommit mode, so an append i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -25,13 +26,16 @@ from chronicle.events import NewEvent, RecordedEvent
 from chronicle.store import postgres_schema
 from chronicle.store.codec import canonical_object, decode
 from chronicle.store.prepare import (
+    PreparedAppend,
     check_name,
     check_version,
     matching_retry,
     prepare_append,
 )
-from chronicle.store.protocol import Snapshot, StoreStats
+from chronicle.store.protocol import InlineHandler, Snapshot, StoreStats
 from chronicle.store.queries import check_instant, check_limit
+from chronicle.store.session import PostgresSession, Session
+from chronicle.store.wakeup import PostgresNotifier, PostgresWakeup, Wakeup
 
 _COLUMNS = (
     "position, event_id::text, aggregate_id, aggregate_type, event_type, version, timestamp, "
@@ -41,6 +45,12 @@ _APPEND = (
     "SELECT out_position, out_version, out_hash FROM chronicle_append("
     "%s, %s, %s, %s, %s::smallint, %s, %s::uuid[], %s::text[], %s::smallint[], %s::bytea[], "
     "%s::bytea[], %s::bytea[])"
+)
+# The (transaction id, position) pair of the event at a caller's position. When that event is no
+# longer stored (retention), start over from the oldest transaction: events may be re-delivered,
+# never skipped.
+_CURSOR = (
+    "coalesce((SELECT transaction_id FROM chronicle_events WHERE position = %s), '0'::xid8), %s"
 )
 _MIGRATION_LOCK = 0x6368726F6E69636C  # "chronicl": one advisory lock key for schema changes
 _ANY_VERSION_RETRIES = 20
@@ -78,6 +88,7 @@ class PostgresEventStore:
         connect_timeout: float = 10.0,
         max_event_bytes: int = 1024 * 1024,
         migrate: bool = True,
+        notify: bool = True,
     ) -> None:
         self.url = url
         self._max_event_bytes = max_event_bytes
@@ -99,11 +110,18 @@ class PostgresEventStore:
                 f"cannot connect to PostgreSQL at {_redact(url)} within {connect_timeout:g}s; "
                 "is the server running and EVENT_STORE_URL right?"
             ) from exc
+        self._notifier = PostgresNotifier(url) if notify else None
         if migrate:
             self.migrate()
 
     def close(self) -> None:
+        if self._notifier is not None:
+            self._notifier.close()
         self._pool.close()
+
+    def open_wakeup(self) -> Wakeup:
+        """A waiter woken soon after other processes' appends commit (LISTEN, or polling)."""
+        return PostgresWakeup(self.url)
 
     def _fetch(self, sql: str, params: Sequence[Any] = (), *, binary: bool = True) -> list[Any]:
         try:
@@ -166,6 +184,7 @@ class PostgresEventStore:
         expected_version: int | None,
         aggregate_type: str,
         user_id: str | None = None,
+        inline: InlineHandler | None = None,
     ) -> list[RecordedEvent]:
         batch = prepare_append(
             aggregate_id,
@@ -191,8 +210,13 @@ class PostgresEventStore:
         )
         for _attempt in range(_ANY_VERSION_RETRIES):
             try:
-                rows = self._fetch(_APPEND, params)
-                break
+                if inline is None:
+                    recorded = self._recorded(batch, self._fetch(_APPEND, params))
+                else:
+                    recorded = self._append_with_inline(batch, params, inline)
+                if self._notifier is not None:
+                    self._notifier.appended()
+                return recorded
             except pg_errors.UniqueViolation as exc:
                 constraint = exc.diag.constraint_name
                 if constraint == "chronicle_events_aggregate_version":
@@ -209,21 +233,39 @@ class PostgresEventStore:
                 if sqlstate == "CH200":
                     return self._retry_result(batch)
                 raise
-        else:
-            raise ConcurrencyError(
-                aggregate_id, expected_version, self.get_aggregate_version(aggregate_id)
-            )
+        raise ConcurrencyError(
+            aggregate_id, expected_version, self.get_aggregate_version(aggregate_id)
+        )
+
+    def _append_with_inline(
+        self, batch: PreparedAppend, params: Sequence[Any], inline: InlineHandler
+    ) -> list[RecordedEvent]:
+        """The append and the inline read-model changes, in one transaction."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                with conn.cursor(binary=True) as cur:
+                    cur.execute(_APPEND, params)
+                    recorded = self._recorded(batch, cur.fetchall())
+                inline(PostgresSession(conn), recorded)
+        except PoolTimeout as exc:
+            raise StoreUnavailableError(f"no PostgreSQL connection available: {exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
+        return recorded
+
+    @staticmethod
+    def _recorded(batch: PreparedAppend, rows: list[Any]) -> list[RecordedEvent]:
         by_version = sorted(rows, key=lambda row: row[1])
         return [
             RecordedEvent(
                 event_id=event.event_id,
-                aggregate_id=aggregate_id,
-                aggregate_type=aggregate_type,
+                aggregate_id=batch.aggregate_id,
+                aggregate_type=batch.aggregate_type,
                 event_type=event.event_type,
                 version=row[1],
                 position=row[0],
                 timestamp=event.timestamp,
-                user_id=user_id,
+                user_id=batch.user_id,
                 data=decode(event.data),
                 metadata=decode(event.metadata),
                 schema_version=event.schema_version,
@@ -233,7 +275,18 @@ class PostgresEventStore:
             for event, row in zip(batch.events, by_version, strict=True)
         ]
 
-    def _retry_result(self, batch: Any) -> list[RecordedEvent]:
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction on the store's database (for read models and their checkpoints)."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield PostgresSession(conn)
+        except PoolTimeout as exc:
+            raise StoreUnavailableError(f"no PostgreSQL connection available: {exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
+
+    def _retry_result(self, batch: PreparedAppend) -> list[RecordedEvent]:
         stored = self._events(
             f"SELECT {_COLUMNS} FROM chronicle_events WHERE aggregate_id = %s "
             "AND event_id = ANY(%s::uuid[]) ORDER BY version",
@@ -315,13 +368,34 @@ class PostgresEventStore:
         # may be re-delivered, never skipped.
         return self._events(
             f"SELECT {_COLUMNS} FROM chronicle_events "
-            "WHERE (transaction_id, position) > ("
-            "    coalesce((SELECT transaction_id FROM chronicle_events WHERE position = %s),"
-            "             '0'::xid8), %s)"
+            f"WHERE (transaction_id, position) > ({_CURSOR}) "
             "  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
             "ORDER BY transaction_id, position LIMIT %s",
             (after, after, limit),
         )
+
+    def read_visible(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        check_version(after, "after", allow_none=True)
+        check_limit(limit)
+        after = after or 0
+        return self._events(
+            f"SELECT {_COLUMNS} FROM chronicle_events "
+            f"WHERE (transaction_id, position) > ({_CURSOR}) "
+            "ORDER BY transaction_id, position LIMIT %s",
+            (after, after, limit),
+        )
+
+    def lag(self, after: int | None) -> tuple[int, float]:
+        check_version(after, "after", allow_none=True)
+        after = after or 0
+        count, oldest = self._fetch(
+            "SELECT count(*), min(timestamp) FROM chronicle_events "
+            f"WHERE (transaction_id, position) > ({_CURSOR})",
+            (after, after),
+        )[0]
+        if oldest is None:
+            return int(count), 0.0
+        return int(count), max(0.0, (datetime.now(UTC) - oldest).total_seconds())
 
     # -- snapshots ---------------------------------------------------------------------------
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from chronicle.events import NewEvent, RecordedEvent
+from chronicle.store.session import Session
+from chronicle.store.wakeup import Wakeup
+
+InlineHandler = Callable[[Session, list[RecordedEvent]], None]
+"""Called inside an append's transaction with the events just recorded (inline projections)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +70,15 @@ class EventStore(Protocol):
         expected_version: int | None,
         aggregate_type: str,
         user_id: str | None = None,
+        inline: InlineHandler | None = None,
     ) -> list[RecordedEvent]:
         """Append all events or none, at versions ``expected_version + 1, + 2, …``.
 
         ``expected_version=None`` appends at whatever the current version is; ``0`` requires that
         the aggregate does not exist yet. A stale expected version raises ``ConcurrencyError``.
         Re-sending a batch whose event ids are already stored at those versions returns the
-        stored events and writes nothing.
+        stored events and writes nothing. ``inline`` runs inside the append's transaction (an
+        exception there rolls the append back).
         """
         ...
 
@@ -108,6 +116,27 @@ class EventStore(Protocol):
         Never skips an event committed by a concurrent writer: an event that is not yet safe to
         hand out is held back until every earlier transaction has finished.
         """
+        ...
+
+    def read_visible(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        """Like ``read_all`` but without holding back events behind running transactions.
+
+        Only for idempotent catch-up (a read-model swap): a transaction still running may later
+        commit events *before* these in commit order, so never move a follower's checkpoint
+        past what ``read_all`` returned.
+        """
+        ...
+
+    def lag(self, after: int | None) -> tuple[int, float]:
+        """Events stored after the cursor, and the age in seconds of the oldest of them."""
+        ...
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A transaction on the store's database, for read models and their checkpoints."""
+        ...
+
+    def open_wakeup(self) -> Wakeup:
+        """A waiter for log followers, woken soon after new events commit."""
         ...
 
     def save_snapshot(self, snapshot: Snapshot) -> None: ...

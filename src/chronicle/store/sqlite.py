@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,10 @@ from chronicle.store.prepare import (
     matching_retry,
     prepare_append,
 )
-from chronicle.store.protocol import Snapshot, StoreStats
+from chronicle.store.protocol import InlineHandler, Snapshot, StoreStats
 from chronicle.store.queries import check_instant, check_limit
+from chronicle.store.session import Session, SQLiteSession
+from chronicle.store.wakeup import SQLiteWakeup, Wakeup
 
 _COLUMNS = (
     "position, event_id, aggregate_id, aggregate_type, event_type, version, timestamp, "
@@ -150,6 +152,16 @@ class SQLiteEventStore:
             else:
                 conn.execute("COMMIT")
 
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A write transaction on the store's database (for read models and their checkpoints)."""
+        with self._write() as conn:
+            yield SQLiteSession(conn)
+
+    def open_wakeup(self) -> Wakeup:
+        """A waiter woken soon after any connection commits (``PRAGMA data_version``)."""
+        return SQLiteWakeup(self.path)
+
     def close(self) -> None:
         self._closed = True
         with self._write_lock:
@@ -205,6 +217,7 @@ class SQLiteEventStore:
         expected_version: int | None,
         aggregate_type: str,
         user_id: str | None = None,
+        inline: InlineHandler | None = None,
     ) -> list[RecordedEvent]:
         batch = prepare_append(
             aggregate_id,
@@ -262,25 +275,28 @@ class SQLiteEventStore:
                 ) from exc
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             del cursor
-        first = last - len(rows) + 1
-        return [
-            RecordedEvent(
-                event_id=event.event_id,
-                aggregate_id=aggregate_id,
-                aggregate_type=aggregate_type,
-                event_type=event.event_type,
-                version=row[4],
-                position=first + index,
-                timestamp=event.timestamp,
-                user_id=user_id,
-                data=decode(event.data),
-                metadata=decode(event.metadata),
-                schema_version=event.schema_version,
-                partition=batch.partition,
-                hash=row[11],
-            )
-            for index, (event, row) in enumerate(zip(batch.events, rows, strict=True))
-        ]
+            first = last - len(rows) + 1
+            recorded = [
+                RecordedEvent(
+                    event_id=event.event_id,
+                    aggregate_id=aggregate_id,
+                    aggregate_type=aggregate_type,
+                    event_type=event.event_type,
+                    version=row[4],
+                    position=first + index,
+                    timestamp=event.timestamp,
+                    user_id=user_id,
+                    data=decode(event.data),
+                    metadata=decode(event.metadata),
+                    schema_version=event.schema_version,
+                    partition=batch.partition,
+                    hash=row[11],
+                )
+                for index, (event, row) in enumerate(zip(batch.events, rows, strict=True))
+            ]
+            if inline is not None:
+                inline(SQLiteSession(conn), recorded)
+        return recorded
 
     def _already_stored(
         self, conn: sqlite3.Connection, batch: PreparedAppend
@@ -379,6 +395,22 @@ class SQLiteEventStore:
             f"SELECT {_COLUMNS} FROM chronicle_events WHERE position > ? ORDER BY position LIMIT ?",
             (after or 0, limit),
         )
+
+    def read_visible(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        # One writer at a time: everything committed is already in commit order.
+        return self.read_all(after, limit)
+
+    def lag(self, after: int | None) -> tuple[int, float]:
+        check_version(after, "after", allow_none=True)
+        count, oldest = (
+            self._reader()
+            .execute(
+                "SELECT count(*), min(timestamp) FROM chronicle_events WHERE position > ?",
+                (after or 0,),
+            )
+            .fetchone()
+        )
+        return int(count), _seconds_since(oldest and datetime.fromisoformat(oldest))
 
     # -- snapshots ---------------------------------------------------------------------------
 
@@ -490,6 +522,12 @@ class SQLiteEventStore:
             if "immutable" in str(exc):
                 raise ImmutableEventError(str(exc)) from exc
             raise
+
+
+def _seconds_since(instant: datetime | None) -> float:
+    if instant is None:
+        return 0.0
+    return max(0.0, (datetime.now(UTC) - instant).total_seconds())
 
 
 def _split_script(script: str) -> list[str]:
