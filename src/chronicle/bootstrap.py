@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from chronicle.aggregate import Aggregate
 from chronicle.config import EventConfig, get_settings
 from chronicle.errors import ConfigurationError
+from chronicle.repository import Repository
 from chronicle.store.protocol import EventStore
+
+A = TypeVar("A", bound=Aggregate)
 
 
 def open_store(url: str | None = None, *, settings: EventConfig | None = None) -> EventStore:
@@ -41,3 +47,11 @@ def open_store(url: str | None = None, *, settings: EventConfig | None = None) -
     raise ConfigurationError(
         "EVENT_STORE_URL", f"unsupported URL {scheme}://…; use sqlite:///path or postgresql://…"
     )
+
+
+def open_repository(
+    store: EventStore, cls: type[A], *, settings: EventConfig | None = None
+) -> Repository[A]:
+    """A repository for aggregates of ``cls`` that snapshots every EVENT_STORE_SNAPSHOT_INTERVAL."""
+    settings = settings or get_settings()
+    return Repository(store, cls, snapshot_interval=settings.snapshot_interval)

@@ -80,3 +80,33 @@ class UnknownEventTypeError(ChronicleError):
 
 class UpcastError(ChronicleError):
     """A stored event could not be brought to its current schema version."""
+
+
+class DomainError(ChronicleError):
+    """A command broke a rule of the domain (an empty message, a forbidden status change…).
+
+    The aggregate recorded nothing. The API answers 422, the CLI exits 1.
+    """
+
+
+class AggregateTypeError(ChronicleError):
+    """An aggregate id holds events of another aggregate type than the one asked for."""
+
+    def __init__(self, aggregate_id: str, expected: str, actual: str) -> None:
+        self.aggregate_id = aggregate_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"aggregate {aggregate_id!r} is a {actual}, not a {expected}")
+
+
+class AggregateNotYetCreatedError(UnknownAggregateError):
+    """Time travel asked for an instant before the aggregate's first event."""
+
+    def __init__(self, aggregate_id: str, instant: str, first_event_at: str) -> None:
+        self.instant = instant
+        self.first_event_at = first_event_at
+        super().__init__(aggregate_id)
+        self.args = (
+            f"aggregate {aggregate_id!r} did not exist yet at {instant} "
+            f"(its first event is at {first_event_at})",
+        )

@@ -1,0 +1,1 @@
+"""The chat system built on Chronicle: messages, users, projects and tickets."""

@@ -1,0 +1,107 @@
+"""Audit commands: ``chronicle history ID`` and ``chronicle state ID [--version N | --at ISO]``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+import typer
+from rich.table import Table
+
+from chronicle.chat.domain import CHAT_AGGREGATES
+from chronicle.cli.app import StoreOption, command, console, fail, print_json, store_for
+from chronicle.history import history, state_at, state_at_version
+
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+@command("history")
+def history_command(
+    aggregate_id: str = typer.Argument(..., help="The aggregate's id, e.g. message_3f2a…"),
+    store_url: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Every event of an aggregate: who, when, which event, which fields changed.
+
+    Exits 1 when no event is stored for AGGREGATE_ID.
+    """
+    with store_for(store_url) as store:
+        entries = history(store, CHAT_AGGREGATES, aggregate_id)
+    if as_json:
+        print_json({"aggregate_id": aggregate_id, "events": [e.to_dict() for e in entries]})
+        return
+    table = Table(title=f"history of {aggregate_id}", title_justify="left")
+    for column in ("version", "when (UTC)", "who", "event", "changes"):
+        table.add_column(column, justify="right" if column == "version" else "left")
+    for entry in entries:
+        changes = "\n".join(
+            f"{change.field}: {_short(change.old)} → {_short(change.new)}"
+            for change in entry.changes
+        )
+        table.add_row(
+            str(entry.version),
+            entry.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+            entry.user_id or "-",
+            entry.event_type,
+            changes or "-",
+        )
+    console.print(table)
+
+
+@command("state")
+def state_command(
+    aggregate_id: str = typer.Argument(..., help="The aggregate's id, e.g. message_3f2a…"),
+    version: int | None = typer.Option(
+        None, "--version", min=1, help="The state after the first N events."
+    ),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="The state at an ISO-8601 instant with a timezone, e.g. 2024-05-01T12:00:00Z.",
+    ),
+    store_url: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """An aggregate's state: now, after its first N events, or at an instant.
+
+    Exits 1 when no event is stored for AGGREGATE_ID, when it has fewer than N events, or when
+    it did not exist yet at the instant; 2 on a malformed option.
+    """
+    if version is not None and at is not None:
+        fail("give --version or --at, not both", code=2)
+    instant = _instant(at) if at is not None else None
+    with store_for(store_url) as store:
+        if instant is not None:
+            result = state_at(store, CHAT_AGGREGATES, aggregate_id, instant)
+        else:
+            result = state_at_version(store, CHAT_AGGREGATES, aggregate_id, version)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"[bold]{result.aggregate_id}[/] ({result.aggregate_type}) at version "
+        f"[bold]{result.version}[/], recorded {result.timestamp.isoformat()}",
+        highlight=False,
+    )
+    table = Table(show_header=True)
+    table.add_column("field")
+    table.add_column("value")
+    for name, value in result.state.items():
+        table.add_row(name, _short(value, 200))
+    console.print(table)
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--at {text!r} is not an ISO-8601 date and time", code=2)
+    if instant.utcoffset() is None:
+        fail(f"--at {text!r} has no timezone: add Z or an offset such as +02:00", code=2)
+    return instant
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,188 @@
+"""Time travel and audit history of aggregates, as library functions.
+
+``state_at_version`` and ``state_at`` answer "what did this look like then?" (at a version, or at
+a timezone-aware instant: the state after the newest event at or before it). ``history`` answers
+"who changed what, when": each event with its envelope and the state fields it changed, from what
+to what. The aggregate class is chosen from the aggregate type stored with the events, through a
+``{aggregate_type: class}`` mapping such as ``chronicle.chat.domain.CHAT_AGGREGATES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chronicle.aggregate import Aggregate
+from chronicle.errors import (
+    AggregateNotYetCreatedError,
+    AggregateTypeError,
+    InvalidEventError,
+    UnknownAggregateError,
+)
+from chronicle.events import JSONObject, RecordedEvent
+from chronicle.repository import load_aggregate
+from chronicle.store.protocol import EventStore
+
+AggregateClasses = Mapping[str, type[Aggregate]]
+
+
+@dataclass(frozen=True, slots=True)
+class StateAt:
+    """An aggregate's state after the event at ``version`` (recorded at ``timestamp``)."""
+
+    aggregate_id: str
+    aggregate_type: str
+    version: int
+    timestamp: datetime
+    state: JSONObject
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "aggregate_id": self.aggregate_id,
+            "aggregate_type": self.aggregate_type,
+            "version": self.version,
+            "timestamp": self.timestamp.isoformat(),
+            "state": self.state,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One state field an event changed."""
+
+    field: str
+    old: Any
+    new: Any
+
+    def to_dict(self) -> JSONObject:
+        return {"field": self.field, "old": self.old, "new": self.new}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One event of an aggregate's history: who, when, which event, what it changed."""
+
+    version: int
+    event_id: str
+    event_type: str
+    schema_version: int
+    timestamp: datetime
+    user_id: str | None
+    correlation_id: str | None
+    causation_id: str | None
+    data: JSONObject
+    changes: list[FieldChange]
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "version": self.version,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "schema_version": self.schema_version,
+            "timestamp": self.timestamp.isoformat(),
+            "user_id": self.user_id,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "data": self.data,
+            "changes": [change.to_dict() for change in self.changes],
+        }
+
+
+def aggregate_class(
+    store: EventStore, aggregates: AggregateClasses, aggregate_id: str
+) -> tuple[type[Aggregate], RecordedEvent]:
+    """The class for ``aggregate_id`` (from its stored aggregate type) and its first event."""
+    first = store.get_events_for_aggregate(aggregate_id, 1, 1)
+    if not first:
+        raise UnknownAggregateError(aggregate_id)
+    cls = aggregates.get(first[0].aggregate_type)
+    if cls is None:
+        raise AggregateTypeError(
+            aggregate_id, " or ".join(sorted(aggregates)), first[0].aggregate_type
+        )
+    return cls, first[0]
+
+
+def state_at_version(
+    store: EventStore, aggregates: AggregateClasses, aggregate_id: str, version: int | None = None
+) -> StateAt:
+    """The state after the first ``version`` events (default: all of them).
+
+    Starts from the newest valid snapshot at or below ``version``. A version below 1 or beyond
+    the aggregate's newest raises ``InvalidEventError``.
+    """
+    cls, _ = aggregate_class(store, aggregates, aggregate_id)
+    aggregate = load_aggregate(store, cls, aggregate_id, to_version=version)
+    event = store.get_events_for_aggregate(aggregate_id, aggregate.version, aggregate.version)[0]
+    return StateAt(
+        aggregate_id, cls.aggregate_type, aggregate.version, event.timestamp, aggregate.state()
+    )
+
+
+def state_at(
+    store: EventStore, aggregates: AggregateClasses, aggregate_id: str, instant: datetime
+) -> StateAt:
+    """The state after the newest event recorded at or before ``instant`` (timezone-aware).
+
+    Raises ``AggregateNotYetCreatedError`` when ``instant`` is before the first event.
+    """
+    if not isinstance(instant, datetime) or instant.utcoffset() is None:
+        raise InvalidEventError(
+            f"an instant must be timezone-aware (e.g. 2024-01-01T10:00:00+00:00), not {instant!r}"
+        )
+    cls, first = aggregate_class(store, aggregates, aggregate_id)
+    if instant < first.timestamp:
+        raise AggregateNotYetCreatedError(
+            aggregate_id, instant.isoformat(), first.timestamp.isoformat()
+        )
+    recorded = store.get_events_for_aggregate(aggregate_id)
+    # The newest event at or before the instant, by version: a clock that stepped back between
+    # two appends cannot make a later event count as earlier than one already counted.
+    version = max(event.version for event in recorded if event.timestamp <= instant)
+    to_domain = cls.registry.to_domain
+    aggregate = cls.replay(aggregate_id, (to_domain(event) for event in recorded[:version]))
+    return StateAt(
+        aggregate_id,
+        cls.aggregate_type,
+        version,
+        recorded[version - 1].timestamp,
+        aggregate.state(),
+    )
+
+
+def history(
+    store: EventStore, aggregates: AggregateClasses, aggregate_id: str
+) -> list[HistoryEntry]:
+    """Every event of the aggregate, oldest first, with the state fields each one changed."""
+    cls, _ = aggregate_class(store, aggregates, aggregate_id)
+    aggregate = cls(aggregate_id)
+    to_domain = cls.registry.to_domain
+    entries = []
+    before = aggregate.state()
+    for recorded in store.get_events_for_aggregate(aggregate_id):
+        event = to_domain(recorded)
+        aggregate.apply(event)
+        after = aggregate.state()
+        changes = [
+            FieldChange(name, before[name], after[name])
+            for name in cls.STATE_FIELDS
+            if before[name] != after[name]
+        ]
+        entries.append(
+            HistoryEntry(
+                version=recorded.version,
+                event_id=recorded.event_id,
+                event_type=recorded.event_type,
+                schema_version=recorded.schema_version,
+                timestamp=recorded.timestamp,
+                user_id=recorded.user_id,
+                correlation_id=recorded.correlation_id,
+                causation_id=recorded.causation_id,
+                data=event.to_data(),
+                changes=changes,
+            )
+        )
+        before = after
+    return entries

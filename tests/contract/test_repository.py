@@ -1,0 +1,223 @@
+"""The repository on every backend: load, save with the expected version, retries, snapshots."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+
+from chronicle import ConcurrencyError, EventStore, NewEvent, Snapshot, UnknownAggregateError
+from chronicle.bootstrap import open_repository
+from chronicle.chat.domain import Message, MessageDeletedError, Ticket, User, new_id
+from chronicle.config import load_settings
+from chronicle.errors import AggregateTypeError
+from chronicle.repository import Repository, load_aggregate
+
+
+def saved_message(repository: Repository[Message], edits: int = 0) -> Message:
+    message = Message.create("hello", "alice")
+    repository.save(message)
+    for n in range(edits):
+        message.edit(f"edit {n}")
+        repository.save(message)
+    return message
+
+
+def test_a_saved_aggregate_loads_back_with_the_same_state_and_version(store: EventStore) -> None:
+    repository = Repository(store, Ticket)
+    ticket = Ticket.create("Bug", new_id("Project"), priority="high")
+    ticket.assign(new_id("User"), new_id("User"))
+    ticket.change_status("in_progress")
+    recorded = repository.save(ticket, user_id="user_alice", correlation_id="req-1")
+    assert [event.version for event in recorded] == [1, 2, 3]
+    assert {event.correlation_id for event in recorded} == {"req-1"}
+    assert {event.user_id for event in recorded} == {"user_alice"}
+    assert ticket.pending_events == []
+    loaded = repository.load(ticket.id)
+    assert loaded.state() == ticket.state() and loaded.version == 3
+
+
+def test_saving_several_pending_events_is_one_atomic_append(store: EventStore) -> None:
+    repository = Repository(store, Message)
+    message = Message.create("hello", "alice")
+    message.edit("edited")
+    message.delete()
+    recorded = repository.save(message)
+    assert len({event.timestamp for event in recorded}) == 1  # one append stamps one instant
+    assert len({event.correlation_id for event in recorded}) == 1
+    assert store.get_event_count(message.id) == 3
+
+
+def test_a_save_from_a_stale_load_raises_a_conflict_and_writes_nothing(store: EventStore) -> None:
+    repository = Repository(store, Message)
+    message = saved_message(repository)
+    first, second = repository.load(message.id), repository.load(message.id)
+    first.edit("first")
+    repository.save(first)
+    second.edit("second")
+    with pytest.raises(ConcurrencyError) as caught:
+        repository.save(second)
+    assert caught.value.expected_version == 1 and caught.value.actual_version == 2
+    assert repository.load(message.id).content == "first"
+    assert store.get_event_count(message.id) == 2
+
+
+def test_execute_reruns_the_command_on_a_fresh_load_after_a_conflict(store: EventStore) -> None:
+    repository = Repository(store, Message)
+    message = saved_message(repository)
+    rival = repository.load(message.id)
+    calls: list[int] = []
+
+    def edit(loaded: Message) -> None:
+        calls.append(loaded.version)
+        if len(calls) == 1:  # another writer commits between this load and this save
+            rival.edit("rival")
+            repository.save(rival)
+        loaded.edit(loaded.content + " +mine")
+
+    result = repository.execute(message.id, edit, user_id="user_bob")
+    assert calls == [1, 2] and result.attempts == 2
+    assert repository.load(message.id).content == "rival +mine"
+    assert [event.user_id for event in result.events] == ["user_bob"]
+
+
+def test_execute_gives_up_after_the_given_number_of_conflicts(store: EventStore) -> None:
+    repository = Repository(store, Message)
+    message = saved_message(repository)
+    attempts: list[int] = []
+
+    def always_beaten(loaded: Message) -> None:
+        attempts.append(1)
+        rival = repository.load(message.id)
+        rival.edit(f"rival {len(attempts)}")
+        repository.save(rival)
+        loaded.edit("mine")
+
+    with pytest.raises(ConcurrencyError):
+        repository.execute(message.id, always_beaten, attempts=3)
+    assert len(attempts) == 3
+    assert repository.load(message.id).content == "rival 3"
+
+
+def test_execute_does_not_retry_a_command_that_breaks_a_domain_rule(store: EventStore) -> None:
+    repository = Repository(store, Message)
+    message = saved_message(repository)
+    message.delete()
+    repository.save(message)
+    with pytest.raises(MessageDeletedError):
+        repository.execute(message.id, lambda loaded: loaded.edit("again"))
+    assert store.get_event_count(message.id) == 2
+
+
+def test_loading_an_unknown_aggregate_raises_a_typed_error(store: EventStore) -> None:
+    with pytest.raises(UnknownAggregateError):
+        Repository(store, Message).load(new_id("Message"))
+
+
+def test_loading_an_aggregate_as_another_type_raises_a_typed_error(store: EventStore) -> None:
+    message = saved_message(Repository(store, Message))
+    with pytest.raises(AggregateTypeError):
+        Repository(store, User).load(message.id)
+
+
+def test_a_stored_v1_message_created_loads_as_v2(store: EventStore) -> None:
+    message_id = new_id("Message")
+    store.append(
+        message_id,
+        [
+            NewEvent(
+                "MessageCreated",
+                {"content": "ping @bob", "username": "alice", "message_type": "text"},
+                schema_version=1,
+            )
+        ],
+        expected_version=0,
+        aggregate_type="Message",
+    )
+    message = Repository(store, Message).load(message_id)
+    assert message.mentions == ["bob"] and message.project_id is None
+    stored = store.get_events_for_aggregate(message_id)[0]
+    assert stored.schema_version == 1 and "mentions" not in stored.data  # never rewritten
+
+
+# -- snapshots -------------------------------------------------------------------------------
+
+
+def test_a_snapshot_is_stored_each_time_the_version_crosses_the_interval(store: EventStore) -> None:
+    repository = Repository(store, Message, snapshot_interval=3)
+    message = saved_message(repository, edits=7)  # versions 1..8
+    snapshot = store.load_snapshot(message.id)
+    assert snapshot is not None and snapshot.version == 6
+    assert snapshot.state_schema_version == Message.STATE_SCHEMA_VERSION
+    assert store.load_snapshot(message.id, max_version=5).version == 3  # type: ignore[union-attr]
+    assert store.load_snapshot(message.id, max_version=2) is None
+
+
+def test_a_save_of_several_events_snapshots_at_the_version_it_reaches(store: EventStore) -> None:
+    repository = Repository(store, Message, snapshot_interval=2)
+    message = Message.create("hello", "alice")
+    message.edit("one")
+    message.edit("two")
+    repository.save(message)
+    snapshot = store.load_snapshot(message.id)
+    assert snapshot is not None and snapshot.version == 3
+    assert snapshot.state == message.state()
+
+
+def test_an_interval_of_zero_stores_no_snapshot(store: EventStore) -> None:
+    message = saved_message(Repository(store, Message, snapshot_interval=0), edits=10)
+    assert store.load_snapshot(message.id) is None
+
+
+def test_open_repository_takes_the_interval_from_the_settings(
+    make_store: Callable[..., EventStore],
+) -> None:
+    settings = load_settings(EVENT_STORE_SNAPSHOT_INTERVAL=2)
+    repository = open_repository(make_store(), Message, settings=settings)
+    assert repository.snapshot_interval == 2
+
+
+def test_loading_starts_from_the_snapshot_and_applies_only_later_events(store: EventStore) -> None:
+    repository = Repository(store, Message, snapshot_interval=4)
+    message = saved_message(repository, edits=5)  # snapshot at 4, events up to 6
+    # A snapshot whose state differs from the events proves the load started from it.
+    snapshot = store.load_snapshot(message.id)
+    assert snapshot is not None
+    store.save_snapshot(
+        dataclasses.replace(snapshot, state={**snapshot.state, "username": "from-snapshot"})
+    )
+    loaded = repository.load(message.id)
+    assert loaded.username == "from-snapshot"
+    assert loaded.version == 6 and loaded.content == "edit 4"
+
+
+def test_a_snapshot_under_an_older_state_schema_is_ignored_not_misloaded(
+    store: EventStore,
+) -> None:
+    repository = Repository(store, Message)
+    message = saved_message(repository, edits=2)
+    store.save_snapshot(
+        Snapshot(
+            aggregate_id=message.id,
+            aggregate_type="Message",
+            version=3,
+            state_schema_version=Message.STATE_SCHEMA_VERSION - 1,
+            state={"text": "an old shape"},
+        )
+    )
+    loaded = repository.load(message.id)
+    assert loaded.state() == message.state() and loaded.version == 3
+
+
+def test_an_older_valid_snapshot_is_used_when_the_newest_one_is_not(store: EventStore) -> None:
+    repository = Repository(store, Message, snapshot_interval=2)
+    message = saved_message(repository, edits=3)  # valid snapshot at 2 and at 4
+    valid = store.load_snapshot(message.id, max_version=2)
+    assert valid is not None
+    store.save_snapshot(dataclasses.replace(valid, state={**valid.state, "username": "marked"}))
+    store.save_snapshot(
+        dataclasses.replace(valid, version=4, state_schema_version=99, state={"future": True})
+    )
+    loaded = load_aggregate(store, Message, message.id)
+    assert loaded.username == "marked" and loaded.version == 4

@@ -1,0 +1,109 @@
+"""Message: given events, when a command, then events or a typed error."""
+
+from __future__ import annotations
+
+import pytest
+
+from chronicle.chat.domain import InvalidMessageError, Message, MessageDeletedError, new_id
+from chronicle.chat.domain.events import MessageCreated, MessageDeleted, MessageUpdated
+from chronicle.chat.domain.message import MAX_CONTENT_LENGTH
+from chronicle.errors import DomainError
+
+
+def given(*events: object) -> Message:
+    return Message.replay(new_id("Message"), events)  # type: ignore[arg-type]
+
+
+CREATED = MessageCreated(content="hi @bob", username="alice", message_type="text", mentions=["bob"])
+
+
+def test_creating_a_message_records_its_content_author_type_and_mentions() -> None:
+    project_id = new_id("Project")
+    message = Message.create("hi @Bob, ask @carol.", "alice", "markdown", project_id=project_id)
+    assert message.id.startswith("message_") and message.id == message.id.lower()
+    assert message.pending_events == [
+        MessageCreated(
+            content="hi @Bob, ask @carol.",
+            username="alice",
+            message_type="markdown",
+            project_id=project_id,
+            mentions=["bob", "carol"],
+        )
+    ]
+    assert message.version == 1 and message.saved_version == 0
+
+
+def test_two_new_messages_never_share_an_id() -> None:
+    assert len({Message.create("x", "alice").id for _ in range(1000)}) == 1000
+
+
+@pytest.mark.parametrize("content", ["", "   \n\t", "x" * (MAX_CONTENT_LENGTH + 1)])
+def test_an_empty_or_oversized_message_is_refused(content: str) -> None:
+    with pytest.raises(InvalidMessageError):
+        Message.create(content, "alice")
+
+
+def test_a_message_of_the_longest_allowed_length_is_accepted() -> None:
+    assert Message.create("x" * MAX_CONTENT_LENGTH, "alice").content == "x" * MAX_CONTENT_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        ({"username": ""}, "username"),
+        ({"message_type": "video"}, "message_type"),
+        ({"project_id": "ticket_" + "0" * 32}, "project_id"),
+        ({"message_id": "message_NOT-HEX"}, "message_id"),
+    ],
+)
+def test_a_message_with_a_bad_author_type_or_id_is_refused(
+    arguments: dict[str, str], error: str
+) -> None:
+    options: dict[str, str] = {"username": "alice", **arguments}
+    username = options.pop("username")
+    with pytest.raises(DomainError, match=error):
+        Message.create("hello", username, **options)
+
+
+def test_editing_a_message_records_the_new_content() -> None:
+    message = given(CREATED)
+    message.edit("hello @dave")
+    assert message.pending_events == [MessageUpdated(content="hello @dave")]
+    assert message.content == "hello @dave" and message.mentions == ["dave"]
+    assert message.edit_count == 1 and message.saved_version == 1
+
+
+def test_editing_to_the_same_content_records_nothing() -> None:
+    message = given(CREATED)
+    message.edit("hi @bob")
+    assert message.pending_events == []
+
+
+def test_an_edit_to_empty_content_is_refused_and_records_nothing() -> None:
+    message = given(CREATED)
+    with pytest.raises(InvalidMessageError):
+        message.edit(" ")
+    assert message.pending_events == [] and message.content == "hi @bob"
+
+
+def test_deleting_a_message_records_its_deletion() -> None:
+    message = given(CREATED, MessageUpdated(content="edited"))
+    message.delete()
+    assert message.pending_events == [MessageDeleted()]
+    assert message.is_deleted and message.version == 3
+
+
+@pytest.mark.parametrize("command", ["edit", "delete"])
+def test_a_deleted_message_can_be_neither_edited_nor_deleted_again(command: str) -> None:
+    message = given(CREATED, MessageDeleted())
+    with pytest.raises(MessageDeletedError):
+        if command == "edit":
+            message.edit("back from the dead")
+        else:
+            message.delete()
+    assert message.pending_events == [] and message.version == 2
+
+
+def test_a_message_that_was_never_created_cannot_be_edited() -> None:
+    with pytest.raises(InvalidMessageError, match="does not exist"):
+        given().edit("hello")
