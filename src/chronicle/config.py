@@ -60,6 +60,23 @@ class EventConfig(BaseSettings):
     pg_pool_min: int = Field(1, ge=1, le=100, validation_alias="CHRONICLE_PG_POOL_MIN")
     pg_pool_max: int = Field(10, ge=1, le=500, validation_alias="CHRONICLE_PG_POOL_MAX")
     connect_timeout: float = Field(10.0, gt=0, validation_alias="CHRONICLE_CONNECT_TIMEOUT")
+    projection_modes: str = Field("", validation_alias="CHRONICLE_PROJECTION_MODES")
+    projection_failure: Literal["continue", "stop"] = Field(
+        "continue", validation_alias="CHRONICLE_PROJECTION_FAILURE"
+    )
+
+    def projection_mode_overrides(self) -> dict[str, str]:
+        """``CHRONICLE_PROJECTION_MODES`` (``name=inline|async,…``) as a dict."""
+        overrides: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in self.projection_modes.split(","))):
+            name, _, mode = item.partition("=")
+            if mode.strip() not in ("inline", "async"):
+                raise ConfigurationError(
+                    "CHRONICLE_PROJECTION_MODES",
+                    f"{item!r}: accepts name=inline or name=async, separated by commas",
+                )
+            overrides[name.strip()] = mode.strip()
+        return overrides
 
 
 _FIELD_TO_VARIABLE = {
@@ -102,6 +119,7 @@ def load_settings(**overrides: Any) -> EventConfig:
         )
     if not settings.queue_url.startswith(QUEUE_SCHEMES):
         raise ConfigurationError("EVENT_QUEUE_URL", f"must start with {', '.join(QUEUE_SCHEMES)}")
+    settings.projection_mode_overrides()
     if settings.pg_pool_min > settings.pg_pool_max:
         raise ConfigurationError("CHRONICLE_PG_POOL_MIN", "must not exceed CHRONICLE_PG_POOL_MAX")
     return settings

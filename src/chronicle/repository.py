@@ -23,7 +23,7 @@ from chronicle.errors import (
     UnknownAggregateError,
 )
 from chronicle.events import JSONObject, RecordedEvent
-from chronicle.store.protocol import EventStore, Snapshot
+from chronicle.store.protocol import EventStore, InlineHandler, Snapshot
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -107,15 +107,24 @@ class Repository(Generic[A]):
 
     ``snapshot_interval``: store a snapshot each time an aggregate's version crosses a multiple of
     it; ``0`` turns snapshots off (loading still uses snapshots already stored). The composition
-    root passes ``EVENT_STORE_SNAPSHOT_INTERVAL``.
+    root passes ``EVENT_STORE_SNAPSHOT_INTERVAL``. ``inline``: applied inside each save's
+    transaction (the inline projections).
     """
 
-    def __init__(self, store: EventStore, cls: type[A], *, snapshot_interval: int = 0) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        cls: type[A],
+        *,
+        snapshot_interval: int = 0,
+        inline: InlineHandler | None = None,
+    ) -> None:
         if type(snapshot_interval) is not int or snapshot_interval < 0:
             raise InvalidEventError("snapshot_interval is a whole number from 0 (0: off)")
         self.store = store
         self.cls = cls
         self.snapshot_interval = snapshot_interval
+        self.inline = inline
 
     def load(self, aggregate_id: str) -> A:
         """The aggregate at its newest version (``UnknownAggregateError`` when absent)."""
@@ -156,6 +165,7 @@ class Repository(Generic[A]):
             expected_version=expected,
             aggregate_type=self.cls.aggregate_type,
             user_id=user_id,
+            inline=self.inline,
         )
         aggregate.mark_saved()
         interval = self.snapshot_interval

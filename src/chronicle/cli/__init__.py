@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from chronicle.cli import audit_commands, store_commands  # noqa: F401  (register their commands)
+from chronicle.cli import (  # noqa: F401  (each registers its commands)
+    audit_commands,
+    projection_commands,
+    store_commands,
+)
 from chronicle.cli.app import app, console_err
 from chronicle.config import get_settings
 from chronicle.errors import ConfigurationError

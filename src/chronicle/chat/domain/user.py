@@ -18,7 +18,7 @@ from chronicle.chat.domain.ids import check_id, new_id
 from chronicle.events import JSONObject
 from chronicle.registry import dispatch_table
 
-ROLES = ("member", "moderator", "admin")
+ROLES = ("member", "auditor", "admin")
 UPDATABLE = ("username", "email", "role")
 _USERNAME = re.compile(r"^[a-z0-9_][a-z0-9_.-]{2,31}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")

@@ -1,0 +1,197 @@
+"""Read-model commands: ``chronicle replay``, ``chronicle projections`` and ``chronicle worker``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from chronicle.bootstrap import ChatContext, open_chat
+from chronicle.chat.domain.events import chat_events
+from chronicle.cli.app import StoreOption, command, console, fail, print_json
+from chronicle.errors import ChronicleError, ConfigurationError, StoreUnavailableError
+from chronicle.projections import parking
+from chronicle.projections.rebuild import rebuild
+from chronicle.projections.runner import ProjectionRunner
+
+
+class RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} events/s" if speed else "… events/s", style="cyan")
+
+
+@contextmanager
+def chat_for(url: str | None) -> Iterator[ChatContext]:
+    try:
+        chat = open_chat(url)
+    except ConfigurationError as exc:
+        fail(str(exc), code=2)
+    except StoreUnavailableError as exc:
+        fail(str(exc))
+    try:
+        yield chat
+    except ChronicleError as exc:
+        fail(str(exc))
+    finally:
+        chat.close()
+
+
+def _runner(chat: ChatContext, name: str) -> ProjectionRunner:
+    projection = chat.projection_classes[name](chat_events)
+    return ProjectionRunner(chat.store, projection, on_failure=chat.settings.projection_failure)
+
+
+@command("replay")
+def replay(
+    names: list[str] = typer.Argument(None, help="Read models to rebuild (default: all)."),
+    retry_parked: bool = typer.Option(
+        False, "--retry-parked", help="Re-apply parked events instead of rebuilding."
+    ),
+    batch_size: int = typer.Option(2000, min=1, max=100_000, help="Events per transaction."),
+    store_url: str | None = StoreOption,
+) -> None:
+    """Rebuild read models from the whole log and swap them in when caught up.
+
+    Readers keep seeing the old read model until the swap; writers carry on. Safe to interrupt
+    and run again: it resumes where it stopped.
+    """
+    with chat_for(store_url) as chat:
+        known = list(chat.projection_classes)
+        chosen = names or known
+        unknown = [name for name in chosen if name not in known]
+        if unknown:
+            fail(f"no read model is called {', '.join(unknown)}; known: {', '.join(known)}", 2)
+        if retry_parked:
+            for name in chosen:
+                applied, remaining = _runner(chat, name).retry_parked()
+                console.print(
+                    f"{name}: {applied} parked events re-applied, {remaining} still parked"
+                )
+            return
+        with Progress(
+            TextColumn("[bold]{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress:
+            for name in chosen:
+                task = progress.add_task(name, total=None)
+
+                def report(done: int, total: int, task_id: TaskID = task) -> None:
+                    progress.update(task_id, completed=done, total=total)
+
+                result = rebuild(
+                    chat.store,
+                    chat.projection_classes[name],
+                    chat_events,
+                    mode=chat.modes[name],
+                    batch_size=batch_size,
+                    progress=report,
+                )
+                progress.update(task, description=f"{name} ✓")
+                del result
+
+
+@command("projections")
+def projections_status(
+    store_url: str | None = StoreOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Each read model's mode, checkpoint, lag (events and seconds) and parked events."""
+    with chat_for(store_url) as chat:
+        rows = projection_status(chat)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="read models", title_justify="left")
+    for column in ("name", "mode", "checkpoint", "lag (events)", "lag (s)", "parked"):
+        table.add_column(column, justify="left" if column in ("name", "mode") else "right")
+    for row in rows:
+        table.add_row(
+            str(row["name"]), str(row["mode"]), str(row["checkpoint"]),
+            str(row["lag_events"]), f"{row['lag_seconds']:.1f}", str(row["parked"]),
+        )  # fmt: skip
+    console.print(table)
+
+
+def projection_status(chat: ChatContext) -> list[dict[str, object]]:
+    """Mode, checkpoint, lag and parked count of every read model (inline ones never lag)."""
+    with chat.store.session() as session:
+        parking.ensure_table(session)
+        parked = parking.parked(session)
+    rows: list[dict[str, object]] = []
+    for name, cls in chat.projection_classes.items():
+        mode = chat.modes[name]
+        checkpoint = chat.store.get_checkpoint(f"projection.{cls.name}") or 0
+        lag_events, lag_seconds = (0, 0.0) if mode == "inline" else chat.store.lag(checkpoint)
+        rows.append(
+            {
+                "name": name,
+                "mode": mode,
+                "checkpoint": checkpoint,
+                "lag_events": lag_events,
+                "lag_seconds": round(lag_seconds, 3),
+                "parked": sum(1 for entry in parked if entry.projection == name),
+            }
+        )
+    return rows
+
+
+@command("worker")
+def worker(
+    store_url: str | None = StoreOption,
+    poll_interval: float = typer.Option(0.5, min=0.01, help="Seconds between polls when idle."),
+) -> None:
+    """Run the background work: async read models (and, when enabled, sealing and publishing).
+
+    Stops cleanly on Ctrl-C or SIGTERM; every piece resumes from its checkpoint on restart.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with chat_for(store_url) as chat:
+        runners = [
+            ProjectionRunner(chat.store, projection, on_failure=chat.settings.projection_failure)
+            for projection in chat.async_projections()
+        ]
+        threads = [
+            threading.Thread(
+                target=runner.run, args=(stop, poll_interval), name=f"projection-{runner.name}"
+            )
+            for runner in runners
+        ]
+        for thread in threads:
+            thread.start()
+        console.print(
+            f"worker running: {', '.join(r.name for r in runners) or 'no async read models'}"
+        )
+        while not stop.wait(0.5):
+            pass
+        for thread in threads:
+            thread.join()
+        console.print("worker stopped")
