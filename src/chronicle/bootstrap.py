@@ -8,9 +8,14 @@ from typing import TypeVar
 from chronicle.aggregate import Aggregate
 from chronicle.config import EventConfig, get_settings
 from chronicle.errors import ConfigurationError
+from chronicle.events import RecordedEvent
+from chronicle.metrics import Metrics
 from chronicle.projections.inline import InlineProjections
 from chronicle.projections.projection import Mode, Projection
+from chronicle.projections.runner import ProjectionRunner
+from chronicle.projections.status import ProjectionStatus, projection_status
 from chronicle.repository import Repository
+from chronicle.store.instrumented import InstrumentedStore
 from chronicle.store.protocol import EventStore, InlineHandler
 
 A = TypeVar("A", bound=Aggregate)
@@ -89,6 +94,7 @@ class ChatContext:
     modes: dict[str, Mode]
     inline: InlineProjections
     projection_classes: dict[str, type[Projection]]
+    metrics: Metrics
 
     def repository(self, cls: type[A]) -> Repository[A]:
         return open_repository(self.store, cls, settings=self.settings, inline=self.inline or None)
@@ -102,18 +108,51 @@ class ChatContext:
             if self.modes[name] == "async"
         ]
 
+    def runner(self, projection: Projection) -> ProjectionRunner:
+        """An async runner for ``projection`` that counts what it applies."""
+        processed = self.metrics.events_processed
+
+        def count(applied: Projection, events: list[RecordedEvent]) -> None:
+            processed.labels(applied.name).inc(len(events))
+
+        return ProjectionRunner(
+            self.store,
+            projection,
+            on_failure=self.settings.projection_failure,
+            on_batch=count,
+        )
+
+    def projection_status(self) -> list[ProjectionStatus]:
+        return projection_status(self.store, self.projection_classes, self.modes)
+
+    def refresh_metrics(self) -> None:
+        """Bring the gauges (store size, lag, parked events) up to date, e.g. before a scrape."""
+        stats = self.store.stats()
+        self.metrics.store_size.set(stats.size_bytes)
+        self.metrics.store_events.set(stats.total_events)
+        for status in self.projection_status():
+            self.metrics.projection_lag_events.labels(status.name).set(status.lag_events)
+            self.metrics.projection_lag_seconds.labels(status.name).set(status.lag_seconds)
+            self.metrics.projection_parked.labels(status.name).set(status.parked)
+
     def close(self) -> None:
         self.store.close()
 
 
-def open_chat(url: str | None = None, *, settings: EventConfig | None = None) -> ChatContext:
+def open_chat(
+    url: str | None = None,
+    *,
+    settings: EventConfig | None = None,
+    metrics: Metrics | None = None,
+) -> ChatContext:
     """The store and the chat read models (their tables created), wired from settings."""
     from chronicle.chat.domain.events import chat_events
     from chronicle.chat.read_models import READ_MODELS
 
     settings = settings or get_settings()
     modes = projection_modes(settings)
-    store = open_store(url, settings=settings)
+    metrics = metrics or Metrics()
+    store: EventStore = InstrumentedStore(open_store(url, settings=settings), metrics)
     try:
         inline = InlineProjections(
             [cls(chat_events) for cls in READ_MODELS if modes[cls.name] == "inline"]
@@ -128,4 +167,5 @@ def open_chat(url: str | None = None, *, settings: EventConfig | None = None) ->
         modes=modes,
         inline=inline,
         projection_classes={cls.name: cls for cls in READ_MODELS},
+        metrics=metrics,
     )

@@ -27,7 +27,6 @@ from chronicle.bootstrap import ChatContext, open_chat
 from chronicle.chat.domain.events import chat_events
 from chronicle.cli.app import StoreOption, command, console, fail, print_json
 from chronicle.errors import ChronicleError, ConfigurationError, StoreUnavailableError
-from chronicle.projections import parking
 from chronicle.projections.rebuild import rebuild
 from chronicle.projections.runner import ProjectionRunner
 
@@ -55,8 +54,7 @@ def chat_for(url: str | None) -> Iterator[ChatContext]:
 
 
 def _runner(chat: ChatContext, name: str) -> ProjectionRunner:
-    projection = chat.projection_classes[name](chat_events)
-    return ProjectionRunner(chat.store, projection, on_failure=chat.settings.projection_failure)
+    return chat.runner(chat.projection_classes[name](chat_events))
 
 
 @command("replay")
@@ -119,7 +117,7 @@ def projections_status(
 ) -> None:
     """Each read model's mode, checkpoint, lag (events and seconds) and parked events."""
     with chat_for(store_url) as chat:
-        rows = projection_status(chat)
+        rows = [status.to_dict() for status in chat.projection_status()]
     if as_json:
         print_json(rows)
         return
@@ -132,29 +130,6 @@ def projections_status(
             str(row["lag_events"]), f"{row['lag_seconds']:.1f}", str(row["parked"]),
         )  # fmt: skip
     console.print(table)
-
-
-def projection_status(chat: ChatContext) -> list[dict[str, object]]:
-    """Mode, checkpoint, lag and parked count of every read model (inline ones never lag)."""
-    with chat.store.session() as session:
-        parking.ensure_table(session)
-        parked = parking.parked(session)
-    rows: list[dict[str, object]] = []
-    for name, cls in chat.projection_classes.items():
-        mode = chat.modes[name]
-        checkpoint = chat.store.get_checkpoint(f"projection.{cls.name}") or 0
-        lag_events, lag_seconds = (0, 0.0) if mode == "inline" else chat.store.lag(checkpoint)
-        rows.append(
-            {
-                "name": name,
-                "mode": mode,
-                "checkpoint": checkpoint,
-                "lag_events": lag_events,
-                "lag_seconds": round(lag_seconds, 3),
-                "parked": sum(1 for entry in parked if entry.projection == name),
-            }
-        )
-    return rows
 
 
 @command("worker")
@@ -175,10 +150,7 @@ def worker(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with chat_for(store_url) as chat:
-        runners = [
-            ProjectionRunner(chat.store, projection, on_failure=chat.settings.projection_failure)
-            for projection in chat.async_projections()
-        ]
+        runners = [chat.runner(projection) for projection in chat.async_projections()]
         threads = [
             threading.Thread(
                 target=runner.run, args=(stop, poll_interval), name=f"projection-{runner.name}"

@@ -1,0 +1,74 @@
+"""Chronicle's Prometheus metrics, kept in a registry handed in (never the global one).
+
+The names the seed asked for stay as they were: ``events_appended_total{aggregate_type}``,
+``events_processed_total`` and ``event_store_size_bytes``. Everything else is prefixed
+``chronicle_``. Each process builds one :class:`Metrics` in its composition root and serves it
+at ``/metrics``; tests build their own, so nothing is registered twice.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """Every metric of the store, the read models and the HTTP service."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.events_appended = Counter(
+            "events_appended", "Events appended to the store.", ["aggregate_type"], registry=r
+        )
+        self.events_processed = Counter(
+            "events_processed", "Events applied by projections.", ["projection"], registry=r
+        )
+        self.store_size = Gauge(
+            "event_store_size_bytes", "Size of the event store on disk.", registry=r
+        )
+        self.store_events = Gauge("chronicle_store_events", "Events in the store.", registry=r)
+        self.append_seconds = Histogram(
+            "chronicle_append_seconds",
+            "Time to append one batch of events, commit included.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.conflicts = Counter(
+            "chronicle_concurrency_conflicts",
+            "Appends refused because their expected version was stale.",
+            ["aggregate_type"],
+            registry=r,
+        )
+        self.projection_lag_events = Gauge(
+            "chronicle_projection_lag_events",
+            "Events committed but not yet applied by a read model's projection.",
+            ["projection"],
+            registry=r,
+        )
+        self.projection_lag_seconds = Gauge(
+            "chronicle_projection_lag_seconds",
+            "Age of the oldest event a read model's projection has not applied yet.",
+            ["projection"],
+            registry=r,
+        )
+        self.projection_parked = Gauge(
+            "chronicle_projection_parked_events",
+            "Events parked (dead-lettered) by a read model's projection: alert when above 0.",
+            ["projection"],
+            registry=r,
+        )
+        self.http_requests = Counter(
+            "chronicle_http_requests",
+            "HTTP requests served.",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.http_seconds = Histogram(
+            "chronicle_http_request_seconds",
+            "Time to serve an HTTP request.",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )

@@ -1,0 +1,55 @@
+"""An event store that counts appends, conflicts and append latency into :class:`Metrics`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from chronicle.errors import ConcurrencyError
+from chronicle.events import NewEvent, RecordedEvent
+from chronicle.metrics import Metrics
+from chronicle.store.protocol import EventStore, InlineHandler
+
+
+class InstrumentedStore:
+    """Wraps any :class:`EventStore`; every other method passes straight through."""
+
+    def __init__(self, store: EventStore, metrics: Metrics) -> None:
+        self._store = store
+        self.metrics = metrics
+        self.backend = store.backend
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    @property
+    def inner(self) -> EventStore:
+        return self._store
+
+    def append(
+        self,
+        aggregate_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None,
+        aggregate_type: str,
+        user_id: str | None = None,
+        inline: InlineHandler | None = None,
+    ) -> list[RecordedEvent]:
+        started = time.perf_counter()
+        try:
+            recorded = self._store.append(
+                aggregate_id,
+                events,
+                expected_version=expected_version,
+                aggregate_type=aggregate_type,
+                user_id=user_id,
+                inline=inline,
+            )
+        except ConcurrencyError:
+            self.metrics.conflicts.labels(aggregate_type).inc()
+            raise
+        self.metrics.append_seconds.observe(time.perf_counter() - started)
+        self.metrics.events_appended.labels(aggregate_type).inc(len(recorded))
+        return recorded
