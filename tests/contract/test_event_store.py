@@ -415,3 +415,13 @@ def test_the_newest_snapshot_at_or_below_a_version_is_loaded(store: EventStore) 
     assert store.load_snapshot("message_s", max_version=25).version == 20
     assert store.load_snapshot("message_s", max_version=5) is None
     assert store.load_snapshot("message_other") is None
+
+
+def test_count_after_counts_what_read_all_has_still_to_hand_out(store: EventStore) -> None:
+    assert store.count_after(None) == 0
+    append(store, "message_a", [created(), updated("b")], expected=0)
+    append(store, "message_b", [created()], expected=0)
+    positions = [event.position for event in store.read_all()]
+    assert store.count_after(None) == 3
+    assert store.count_after(positions[0]) == 2
+    assert store.count_after(positions[-1]) == 0

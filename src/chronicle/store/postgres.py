@@ -323,6 +323,19 @@ class PostgresEventStore:
             (after, after, limit),
         )
 
+    def count_after(self, after: int | None = None) -> int:
+        check_version(after, "after", allow_none=True)
+        after = after or 0
+        # Same cursor as read_all, without its xmin bound: events still held back count as lag.
+        rows = self._fetch(
+            "SELECT count(*) FROM chronicle_events "
+            "WHERE (transaction_id, position) > ("
+            "    coalesce((SELECT transaction_id FROM chronicle_events WHERE position = %s),"
+            "             '0'::xid8), %s)",
+            (after, after),
+        )
+        return int(rows[0][0])
+
     # -- snapshots ---------------------------------------------------------------------------
 
     def save_snapshot(self, snapshot: Snapshot) -> None:

@@ -110,6 +110,10 @@ class EventStore(Protocol):
         """
         ...
 
+    def count_after(self, after: int | None = None) -> int:
+        """How many stored events ``read_all(after=...)`` has still to hand out (a follower's lag)."""
+        ...
+
     def save_snapshot(self, snapshot: Snapshot) -> None: ...
 
     def load_snapshot(self, aggregate_id: str, max_version: int | None = None) -> Snapshot | None:

@@ -380,6 +380,15 @@ class SQLiteEventStore:
             (after or 0, limit),
         )
 
+    def count_after(self, after: int | None = None) -> int:
+        check_version(after, "after", allow_none=True)
+        row = (
+            self._reader()
+            .execute("SELECT count(*) FROM chronicle_events WHERE position > ?", (after or 0,))
+            .fetchone()
+        )
+        return int(row[0])
+
     # -- snapshots ---------------------------------------------------------------------------
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
