@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chronicle.config import EventConfig, get_settings
 from chronicle.errors import ConfigurationError
+from chronicle.publishing.publisher import Publisher
 from chronicle.store.protocol import EventStore
 
 
@@ -40,4 +41,28 @@ def open_store(url: str | None = None, *, settings: EventConfig | None = None) -
         )
     raise ConfigurationError(
         "EVENT_STORE_URL", f"unsupported URL {scheme}://…; use sqlite:///path or postgresql://…"
+    )
+
+
+def open_publisher(
+    url: str | None = None, *, name: str | None = None, settings: EventConfig | None = None
+) -> Publisher:
+    """The publisher for ``url`` (``redis://…`` or ``amqp://…``; default EVENT_QUEUE_URL).
+
+    Events go to the stream or exchange ``name`` (default CHRONICLE_QUEUE_NAME). Nothing
+    connects until ``connect()`` or the first ``publish``.
+    """
+    settings = settings or get_settings()
+    url = url or settings.queue_url
+    name = name or settings.queue_name
+    if url.startswith(("redis://", "rediss://")):
+        from chronicle.publishing.redis import RedisStreamPublisher
+
+        return RedisStreamPublisher(url, name, timeout=settings.connect_timeout)
+    if url.startswith(("amqp://", "amqps://")):
+        from chronicle.publishing.rabbitmq import RabbitMQPublisher
+
+        return RabbitMQPublisher(url, name, timeout=settings.connect_timeout)
+    raise ConfigurationError(
+        "EVENT_QUEUE_URL", f"unsupported URL {url.split('://', 1)[0]}://…; use redis:// or amqp://"
     )

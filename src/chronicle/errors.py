@@ -80,3 +80,14 @@ class UnknownEventTypeError(ChronicleError):
 
 class UpcastError(ChronicleError):
     """A stored event could not be brought to its current schema version."""
+
+
+class PublishError(ChronicleError):
+    """Events could not be handed to the broker. The relay's checkpoint did not move."""
+
+
+class BrokerUnavailableError(PublishError):
+    """The broker at EVENT_QUEUE_URL cannot be reached, dropped the connection or nacked a message.
+
+    Nothing is lost: the relay retries the same events from its checkpoint.
+    """
