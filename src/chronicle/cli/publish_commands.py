@@ -102,7 +102,7 @@ def _publish_pending(worker: Relay) -> None:
         fail(f"{exc} (the checkpoint stays at position {worker.position}; run again to resume)")
     console.print(
         f"published {total} events to {worker.publisher.destination}; "
-        f"checkpoint {worker.checkpoint} at position {worker.position}"
+        f"checkpoint {worker.checkpoint} at position {worker.position or '-'}"
     )
 
 

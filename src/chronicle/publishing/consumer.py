@@ -29,6 +29,8 @@ from chronicle.publishing.messages import PublishedEvent, decode
 
 log = logging.getLogger(__name__)
 Handler = Callable[[PublishedEvent], None]
+# What makes the RabbitMQ consumer reconnect: the broker went away, or could not be reached.
+RECONNECT_ON: tuple[type[BaseException], ...] = (*rabbitmq.BROKER_ERRORS, BrokerUnavailableError)
 
 
 class Deduplicator:
@@ -237,7 +239,7 @@ class RabbitMQConsumer:
                     if stop.is_set() or (max_events is not None and handled >= max_events):
                         break
                 self._channel.cancel()
-            except (*rabbitmq.BROKER_ERRORS, BrokerUnavailableError) as exc:
+            except RECONNECT_ON as exc:
                 log.warning("consuming %s: %s", self.queue, exc)
                 self.close()
                 stop.wait(retry_wait)

@@ -42,7 +42,7 @@ def connection_parameters(url: str, *, timeout: float) -> pika.URLParameters:
 
 def unavailable(url: str, exc: BaseException) -> BrokerUnavailableError:
     return BrokerUnavailableError(
-        f"RabbitMQ at EVENT_QUEUE_URL={redact(url)} is unavailable: {type(exc).__name__}: {exc}"
+        f"RabbitMQ at EVENT_QUEUE_URL={redact(url)} is unavailable: {type(exc).__name__}: {exc or repr(exc)}"
     )
 
 

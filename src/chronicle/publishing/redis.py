@@ -33,7 +33,7 @@ def redis_client(url: str, *, timeout: float) -> Any:
 
 def unavailable(url: str, exc: Exception) -> BrokerUnavailableError:
     return BrokerUnavailableError(
-        f"Redis at EVENT_QUEUE_URL={redact(url)} is unavailable: {type(exc).__name__}: {exc}"
+        f"Redis at EVENT_QUEUE_URL={redact(url)} is unavailable: {type(exc).__name__}: {exc or repr(exc)}"
     )
 
 
