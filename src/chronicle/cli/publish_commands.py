@@ -72,6 +72,7 @@ def relay(
     except PublishError as exc:
         fail(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO narrates every connection
     try:
         with store_for(store_url) as store:
             worker = Relay(store, publisher, batch_size=batch_size)
