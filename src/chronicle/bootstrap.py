@@ -14,6 +14,7 @@ from chronicle.projections.inline import InlineProjections
 from chronicle.projections.projection import Mode, Projection
 from chronicle.projections.runner import ProjectionRunner
 from chronicle.projections.status import ProjectionStatus, projection_status
+from chronicle.publishing.publisher import Publisher
 from chronicle.repository import Repository
 from chronicle.store.instrumented import InstrumentedStore
 from chronicle.store.protocol import EventStore, InlineHandler
@@ -168,4 +169,28 @@ def open_chat(
         inline=inline,
         projection_classes={cls.name: cls for cls in READ_MODELS},
         metrics=metrics,
+    )
+
+
+def open_publisher(
+    url: str | None = None, *, name: str | None = None, settings: EventConfig | None = None
+) -> Publisher:
+    """The publisher for ``url`` (``redis://…`` or ``amqp://…``; default EVENT_QUEUE_URL).
+
+    Events go to the stream or exchange ``name`` (default CHRONICLE_QUEUE_NAME). Nothing
+    connects until ``connect()`` or the first ``publish``.
+    """
+    settings = settings or get_settings()
+    url = url or settings.queue_url
+    name = name or settings.queue_name
+    if url.startswith(("redis://", "rediss://")):
+        from chronicle.publishing.redis import RedisStreamPublisher
+
+        return RedisStreamPublisher(url, name, timeout=settings.connect_timeout)
+    if url.startswith(("amqp://", "amqps://")):
+        from chronicle.publishing.rabbitmq import RabbitMQPublisher
+
+        return RabbitMQPublisher(url, name, timeout=settings.connect_timeout)
+    raise ConfigurationError(
+        "EVENT_QUEUE_URL", f"unsupported URL {url.split('://', 1)[0]}://…; use redis:// or amqp://"
     )

@@ -50,6 +50,11 @@ class EventConfig(BaseSettings):
     compression_enabled: bool = Field(True, validation_alias="EVENT_STORE_COMPRESSION_ENABLED")
     publish_to_queue: bool = Field(False, validation_alias="EVENT_PUBLISH_TO_QUEUE")
     queue_url: str = Field("redis://localhost:6379/0", validation_alias="EVENT_QUEUE_URL")
+    queue_name: str = Field(
+        "chronicle.events",
+        pattern=r"^[A-Za-z0-9_.-]{1,100}$",
+        validation_alias="CHRONICLE_QUEUE_NAME",
+    )
 
     max_event_bytes: int = Field(
         1024 * 1024, ge=1024, le=64 * 1024 * 1024, validation_alias="CHRONICLE_MAX_EVENT_BYTES"
@@ -96,6 +101,8 @@ def _accepts(error: Any) -> str:
             if "greater" in error["msg"] or "less" in error["msg"]
             else ""
         )
+    if error["type"] == "string_pattern_mismatch":
+        return "accepts 1-100 characters of letters, digits, '_', '.' or '-'"
     return error["msg"]
 
 

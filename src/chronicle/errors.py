@@ -110,3 +110,14 @@ class AggregateNotYetCreatedError(UnknownAggregateError):
             f"aggregate {aggregate_id!r} did not exist yet at {instant} "
             f"(its first event is at {first_event_at})",
         )
+
+
+class PublishError(ChronicleError):
+    """Events could not be handed to the broker. The relay's checkpoint did not move."""
+
+
+class BrokerUnavailableError(PublishError):
+    """The broker at EVENT_QUEUE_URL cannot be reached, dropped the connection or nacked a message.
+
+    Nothing is lost: the relay retries the same events from its checkpoint.
+    """

@@ -415,3 +415,13 @@ def test_the_newest_snapshot_at_or_below_a_version_is_loaded(store: EventStore) 
     assert store.load_snapshot("message_s", max_version=25).version == 20
     assert store.load_snapshot("message_s", max_version=5) is None
     assert store.load_snapshot("message_other") is None
+
+
+def test_lag_counts_the_events_after_a_cursor_and_the_age_of_the_oldest(store: EventStore) -> None:
+    assert store.lag(None) == (0, 0.0)
+    first = append(store, "message_a", [created(), updated("b")], expected=0)
+    last = append(store, "message_b", [created()], expected=0)
+    events, seconds = store.lag(None)
+    assert events == 3 and 0 <= seconds < 60
+    assert store.lag(first[0].position)[0] == 2
+    assert store.lag(last[0].position) == (0, 0.0)

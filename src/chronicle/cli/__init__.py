@@ -11,6 +11,7 @@ import sys
 from chronicle.cli import (  # noqa: F401  (each registers its commands)
     audit_commands,
     projection_commands,
+    publish_commands,
     store_commands,
 )
 from chronicle.cli.app import app, console_err

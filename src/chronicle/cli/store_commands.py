@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from chronicle.cli.app import StoreOption, command, console, print_json, store_for
+from chronicle.cli.publish_commands import configured_lag
 
 
 @command("migrate")
@@ -24,14 +25,17 @@ def stats(
     """Totals per aggregate type and event type, oldest and newest event, store size."""
     with store_for(store_url) as store:
         result = store.stats()
+        lag = configured_lag(store)
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "publishing_lag": lag.to_dict() if lag else None})
         return
     console.print(
         f"[bold]{result.total_events}[/] events in [bold]{result.aggregates}[/] aggregates "
         f"({result.backend}, schema {result.schema_version}, {_size(result.size_bytes)})"
     )
     console.print(f"oldest: {result.oldest_event or '-'}   newest: {result.newest_event or '-'}")
+    if lag is not None:
+        console.print(f"publishing lag: {lag.events} events, {lag.seconds:.1f} s")
     for title, counts in (
         ("aggregate type", result.by_aggregate_type),
         ("event type", result.by_event_type),

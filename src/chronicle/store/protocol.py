@@ -137,7 +137,6 @@ class EventStore(Protocol):
 
     def open_wakeup(self) -> Wakeup:
         """A waiter for log followers, woken soon after new events commit."""
-        ...
 
     def save_snapshot(self, snapshot: Snapshot) -> None: ...
 
