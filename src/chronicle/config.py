@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chronicle.errors import ConfigurationError
@@ -60,6 +60,8 @@ class EventConfig(BaseSettings):
     pg_pool_min: int = Field(1, ge=1, le=100, validation_alias="CHRONICLE_PG_POOL_MIN")
     pg_pool_max: int = Field(10, ge=1, le=500, validation_alias="CHRONICLE_PG_POOL_MAX")
     connect_timeout: float = Field(10.0, gt=0, validation_alias="CHRONICLE_CONNECT_TIMEOUT")
+    signing_key: SecretStr | None = Field(None, validation_alias="CHRONICLE_SIGNING_KEY")
+    seal_dir: str | None = Field(None, validation_alias="CHRONICLE_SEAL_DIR")
 
 
 _FIELD_TO_VARIABLE = {

@@ -80,3 +80,15 @@ class UnknownEventTypeError(ChronicleError):
 
 class UpcastError(ChronicleError):
     """A stored event could not be brought to its current schema version."""
+
+
+class SealConflictError(ChronicleError):
+    """Another sealer recorded a seal with the same number first. Nothing was written."""
+
+
+class EvidenceFileError(ChronicleError):
+    """An exported seal file cannot be read or is not a Chronicle seal."""
+
+
+class UnsupportedOperationError(ChronicleError):
+    """The operation does not apply to this backend (the message says why)."""

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from chronicle.cli import store_commands  # noqa: F401  (registers its commands)
+from chronicle.cli import (
+    integrity_commands,  # noqa: F401  (registers its commands)
+    store_commands,  # noqa: F401  (registers its commands)
+)
 from chronicle.cli.app import app, console_err
 from chronicle.config import get_settings
 from chronicle.errors import ConfigurationError
