@@ -165,6 +165,8 @@ class Verifier:
                 return seals
 
     def _check_seal_signatures(self, seals: list[Seal]) -> None:
+        # Findings about the seals come first (index 0): without trusted seals, nothing that
+        # relies on them can be trusted either.
         expected = 1
         signed_seen = False
         for seal in seals:
@@ -173,7 +175,7 @@ class Verifier:
                     ProblemKind.CHECKPOINT_MISSING,
                     f"seals {expected}-{seal.number - 1} are missing",
                     seal=expected,
-                    index=seal.event_count,
+                    index=0,
                 )
             expected = seal.number + 1
             if seal.signature is None:
@@ -183,7 +185,7 @@ class Verifier:
                         f"seal {seal.number} is unsigned although earlier seals are signed",
                         position=seal.position,
                         seal=seal.number,
-                        index=seal.event_count,
+                        index=0,
                     )
                 continue
             signed_seen = True
@@ -197,7 +199,7 @@ class Verifier:
                     ProblemKind.SIGNATURE_INVALID,
                     f"{what} is unsigned",
                     seal=seal.number,
-                    index=seal.event_count,
+                    index=0,
                 )
             return
         if key is None or not signature_valid(key, seal_payload(seal), seal.signature):
@@ -207,7 +209,7 @@ class Verifier:
                 "with the trusted public key: the seal was altered or signed by another key",
                 position=seal.position,
                 seal=seal.number,
-                index=seal.event_count,
+                index=0,
             )
 
     def _check_seal_range(
