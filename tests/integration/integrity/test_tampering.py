@@ -105,7 +105,7 @@ def test_an_event_deleted_from_an_aggregate_is_named_as_missing(store: EventStor
 
 def test_a_whole_deleted_aggregate_is_caught_by_the_seal(store: EventStore) -> None:
     sealed_history(store)
-    attack(store, "DELETE FROM chronicle_events WHERE aggregate_id = 'message_c'")
+    attack(store, "DELETE FROM chronicle_events WHERE aggregate_id = 'message_b'")
     report = verify(store)
     first = report.first_problem
     assert first is not None and first.kind is ProblemKind.EVENT_MISSING
