@@ -6,6 +6,7 @@ changes the stored history with plain SQL, and expects ``Verifier`` to name what
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -55,13 +56,27 @@ def history(store: EventStore) -> dict[tuple[str, int], int]:
     return positions
 
 
+def caught_up(store: EventStore) -> None:
+    """Wait until every committed event is readable in commit order.
+
+    On PostgreSQL ``read_all`` holds back events above the oldest transaction still running on
+    the server, which may be another client's; the sealer and the verifier see them once it ends.
+    """
+    deadline = time.monotonic() + 60
+    while len(store.read_all(limit=100_000)) < store.get_event_count():
+        assert time.monotonic() < deadline, "the log did not become readable"
+        time.sleep(0.05)
+
+
 def sealed_history(store: EventStore) -> dict[tuple[str, int], int]:
     positions = history(store)
+    caught_up(store)
     assert len(Sealer(store, key=KEY).run_once()) == 1
     return positions
 
 
 def verify(store: EventStore, **kwargs: object):
+    caught_up(store)
     return Verifier(store, public_key=KEY.public).verify(**kwargs)  # type: ignore[arg-type]
 
 
@@ -226,6 +241,7 @@ def test_an_altered_seal_fails_its_signature(store: EventStore) -> None:
 def test_a_seal_signed_with_another_key_is_refused(store: EventStore) -> None:
     history(store)
     mallory = load_signing_key(new_signing_key_text())
+    caught_up(store)
     Sealer(store, key=mallory).run_once()
     report = verify(store)
     first = report.first_problem
@@ -271,6 +287,7 @@ def test_a_rewritten_history_is_reported_as_a_fork_against_exported_evidence(
         expected_version=2,
         aggregate_type="Message",
     )
+    caught_up(store)
     Sealer(store, key=KEY).run_once()
     report = verify(store, against=read_evidence(evidence))
     kinds = [problem.kind for problem in report.problems]
@@ -286,6 +303,7 @@ def test_verifying_since_a_seal_checks_only_what_follows_it(store: EventStore) -
         expected_version=3,
         aggregate_type="Message",
     )
+    caught_up(store)
     Sealer(store, key=KEY).run_once()
     assert verify(store, since_seal=1).intact
     later = store.get_events_for_aggregate("message_a", 4, 4)[0].position
