@@ -140,14 +140,17 @@ class PostgresEventStore:
     # -- schema ------------------------------------------------------------------------------
 
     def schema_version(self) -> int:
-        rows = self._fetch(
-            "SELECT CASE WHEN to_regclass('chronicle_schema') IS NULL THEN 0 "
-            "ELSE (SELECT coalesce(max(version), 0) FROM chronicle_schema) END",
-            binary=False,
-        )
+        # Two statements: a table named in a CASE branch is resolved even when it does not exist.
+        if self._fetch("SELECT to_regclass('chronicle_schema')", binary=False)[0][0] is None:
+            return 0
+        rows = self._fetch("SELECT coalesce(max(version), 0) FROM chronicle_schema", binary=False)
         return int(rows[0][0])
 
     def migrate(self) -> int:
+        # Up to date: take no lock and run no DDL, so a least-privilege role can open the store.
+        current = self.schema_version()
+        if current == postgres_schema.LATEST:
+            return current
         try:
             with self._pool.connection() as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
