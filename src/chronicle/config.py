@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chronicle.errors import ConfigurationError
@@ -82,6 +82,9 @@ class EventConfig(BaseSettings):
                 )
             overrides[name.strip()] = mode.strip()
         return overrides
+
+    signing_key: SecretStr | None = Field(None, validation_alias="CHRONICLE_SIGNING_KEY")
+    seal_dir: str | None = Field(None, validation_alias="CHRONICLE_SEAL_DIR")
 
 
 _FIELD_TO_VARIABLE = {

@@ -121,3 +121,15 @@ class BrokerUnavailableError(PublishError):
 
     Nothing is lost: the relay retries the same events from its checkpoint.
     """
+
+
+class SealConflictError(ChronicleError):
+    """Another sealer recorded a seal with the same number first. Nothing was written."""
+
+
+class EvidenceFileError(ChronicleError):
+    """An exported seal file cannot be read or is not a Chronicle seal."""
+
+
+class UnsupportedOperationError(ChronicleError):
+    """The operation does not apply to this backend (the message says why)."""

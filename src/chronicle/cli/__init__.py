@@ -10,6 +10,7 @@ import sys
 
 from chronicle.cli import (  # noqa: F401  (each registers its commands)
     audit_commands,
+    integrity_commands,
     projection_commands,
     publish_commands,
     store_commands,

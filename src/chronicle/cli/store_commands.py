@@ -7,14 +7,40 @@ from rich.table import Table
 
 from chronicle.cli.app import StoreOption, command, console, print_json, store_for
 from chronicle.cli.publish_commands import configured_lag
+from chronicle.errors import UnsupportedOperationError
 
 
 @command("migrate")
-def migrate(store_url: str | None = StoreOption) -> None:
+def migrate(
+    store_url: str | None = StoreOption,
+    create_roles: bool = typer.Option(
+        False,
+        "--create-roles",
+        help="PostgreSQL: also create a least-privilege application role that may only "
+        "INSERT and SELECT events (no UPDATE, DELETE or TRUNCATE).",
+    ),
+    role: str = typer.Option(
+        "chronicle_app", "--role", help="Name of the application role --create-roles creates."
+    ),
+) -> None:
     """Create or upgrade the event store's schema (idempotent)."""
     with store_for(store_url) as store:
         version = store.migrate()
         console.print(f"{store.backend} store is at schema version {version}")
+        if not create_roles:
+            return
+        try:
+            statements = store.create_app_role(role)
+        except UnsupportedOperationError as exc:
+            console.print(f"--create-roles does not apply: {exc}", highlight=False)
+            return
+    for statement in statements:
+        console.print(f"  {statement}", highlight=False)
+    console.print(
+        f"role {role} may only INSERT and SELECT events; give it to a login role with: "
+        f"CREATE ROLE app LOGIN PASSWORD '…' IN ROLE {role};",
+        highlight=False,
+    )
 
 
 @command("stats")

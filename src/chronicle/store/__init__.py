@@ -1,5 +1,5 @@
 """Event store backends behind one protocol (:class:`EventStore`)."""
 
-from chronicle.store.protocol import EventStore, Snapshot, StoreStats
+from chronicle.store.protocol import EventStore, Seal, Snapshot, StoreStats
 
-__all__ = ["EventStore", "Snapshot", "StoreStats"]
+__all__ = ["EventStore", "Seal", "Snapshot", "StoreStats"]

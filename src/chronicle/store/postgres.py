@@ -7,6 +7,7 @@ Connections come from a ``psycopg_pool`` pool in autocommit mode, so an append i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,12 +15,15 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from chronicle.errors import (
     ConcurrencyError,
     ImmutableEventError,
+    InvalidEventError,
     SchemaVersionError,
+    SealConflictError,
     StoreUnavailableError,
 )
 from chronicle.events import NewEvent, RecordedEvent
@@ -32,7 +36,7 @@ from chronicle.store.prepare import (
     matching_retry,
     prepare_append,
 )
-from chronicle.store.protocol import InlineHandler, Snapshot, StoreStats
+from chronicle.store.protocol import InlineHandler, Seal, Snapshot, StoreStats
 from chronicle.store.queries import check_instant, check_limit
 from chronicle.store.session import PostgresSession, Session
 from chronicle.store.wakeup import PostgresNotifier, PostgresWakeup, Wakeup
@@ -52,6 +56,9 @@ _APPEND = (
 _CURSOR = (
     "coalesce((SELECT transaction_id FROM chronicle_events WHERE position = %s), '0'::xid8), %s"
 )
+
+_SEAL_COLUMNS = "number, position, event_count, head, last_hash, sealed_at, public_key, signature"
+_ROLE_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _MIGRATION_LOCK = 0x6368726F6E69636C  # "chronicl": one advisory lock key for schema changes
 _ANY_VERSION_RETRIES = 20
 
@@ -71,6 +78,19 @@ def _row_to_event(row: tuple[Any, ...]) -> RecordedEvent:
         schema_version=row[10],
         partition=row[11],
         hash=bytes(row[12]),
+    )
+
+
+def _row_to_seal(row: tuple[Any, ...]) -> Seal:
+    return Seal(
+        number=row[0],
+        position=row[1],
+        event_count=row[2],
+        head=bytes(row[3]),
+        last_hash=bytes(row[4]),
+        sealed_at=row[5],
+        public_key=None if row[6] is None else bytes(row[6]),
+        signature=None if row[7] is None else bytes(row[7]),
     )
 
 
@@ -139,14 +159,17 @@ class PostgresEventStore:
     # -- schema ------------------------------------------------------------------------------
 
     def schema_version(self) -> int:
-        rows = self._fetch(
-            "SELECT CASE WHEN to_regclass('chronicle_schema') IS NULL THEN 0 "
-            "ELSE (SELECT coalesce(max(version), 0) FROM chronicle_schema) END",
-            binary=False,
-        )
+        # Two statements: a table named in a CASE branch is resolved even when it does not exist.
+        if self._fetch("SELECT to_regclass('chronicle_schema')", binary=False)[0][0] is None:
+            return 0
+        rows = self._fetch("SELECT coalesce(max(version), 0) FROM chronicle_schema", binary=False)
         return int(rows[0][0])
 
     def migrate(self) -> int:
+        # Up to date: take no lock and run no DDL, so a least-privilege role can open the store.
+        current = self.schema_version()
+        if current == postgres_schema.LATEST:
+            return current
         try:
             with self._pool.connection() as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
@@ -455,6 +478,94 @@ class PostgresEventStore:
             "RETURNING position",
             (name, position),
         )
+
+    # -- seals -------------------------------------------------------------------------------
+
+    def append_seal(self, seal: Seal) -> None:
+        try:
+            self._fetch(
+                "INSERT INTO chronicle_seals (number, position, event_count, head, last_hash, "
+                "sealed_at, public_key, signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "RETURNING number",
+                (
+                    seal.number,
+                    seal.position,
+                    seal.event_count,
+                    seal.head,
+                    seal.last_hash,
+                    check_instant(seal.sealed_at, "sealed_at"),
+                    seal.public_key,
+                    seal.signature,
+                ),
+            )
+        except pg_errors.UniqueViolation as exc:
+            raise SealConflictError(f"seal {seal.number} is already recorded") from exc
+
+    def get_seals(self, after: int = 0, limit: int = 1000) -> list[Seal]:
+        check_version(after, "after", allow_none=False)
+        check_limit(limit)
+        rows = self._fetch(
+            f"SELECT {_SEAL_COLUMNS} FROM chronicle_seals WHERE number > %s "
+            "ORDER BY number LIMIT %s",
+            (after, limit),
+        )
+        return [_row_to_seal(row) for row in rows]
+
+    def latest_seal(self) -> Seal | None:
+        rows = self._fetch(
+            f"SELECT {_SEAL_COLUMNS} FROM chronicle_seals ORDER BY number DESC LIMIT 1"
+        )
+        return _row_to_seal(rows[0]) if rows else None
+
+    def create_app_role(self, role: str) -> list[str]:
+        """A NOLOGIN group role for the application: INSERT and SELECT on events and seals only.
+
+        Login roles join it (``CREATE ROLE app LOGIN PASSWORD '…' IN ROLE <role>``). It owns
+        nothing, so it cannot drop or disable the guard triggers either.
+        """
+        if type(role) is not str or _ROLE_PATTERN.fullmatch(role) is None:
+            raise InvalidEventError(
+                f"a role name is 1-63 characters of a-z, 0-9 and '_', not starting with a "
+                f"digit; got {role!r:.80}"
+            )
+        name = sql.Identifier(role)
+        statements = [
+            sql.SQL(
+                "DO $$ BEGIN CREATE ROLE {} NOLOGIN; "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            ).format(name),
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+                sql.Identifier(self._current_schema()), name
+            ),
+            sql.SQL(
+                "REVOKE ALL ON chronicle_events, chronicle_seals, chronicle_snapshots, "
+                "chronicle_checkpoints, chronicle_schema FROM {}"
+            ).format(name),
+            sql.SQL("GRANT SELECT, INSERT ON chronicle_events, chronicle_seals TO {}").format(name),
+            sql.SQL("GRANT SELECT ON chronicle_schema TO {}").format(name),
+            sql.SQL(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON chronicle_snapshots, "
+                "chronicle_checkpoints TO {}"
+            ).format(name),
+            sql.SQL(
+                "GRANT EXECUTE ON FUNCTION chronicle_append(text, text, bigint, text, smallint, "
+                "timestamptz, uuid[], text[], smallint[], bytea[], bytea[], bytea[]) TO {}"
+            ).format(name),
+        ]
+        done = []
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                for statement in statements:
+                    conn.execute(statement)
+                    done.append(statement.as_string(conn))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StoreUnavailableError(
+                f"cannot create the role {role!r}: {exc}; run this as the schema's owner"
+            ) from exc
+        return done
+
+    def _current_schema(self) -> str:
+        return str(self._fetch("SELECT current_schema()", binary=False)[0][0])
 
     # -- stats -------------------------------------------------------------------------------
 

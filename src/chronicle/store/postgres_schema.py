@@ -139,6 +139,37 @@ MIGRATIONS: list[tuple[int, str]] = [
         $$;
         """,
     ),
+    (
+        2,
+        r"""
+        -- Integrity checkpoints ("seals") recorded by the sealer: numbered, each with the head of
+        -- the log chain over every event in commit order up to its position, optionally signed.
+        CREATE TABLE chronicle_seals (
+            number      bigint      PRIMARY KEY CHECK (number >= 1),
+            position    bigint      NOT NULL,
+            event_count bigint      NOT NULL,
+            head        bytea       NOT NULL,
+            last_hash   bytea       NOT NULL,
+            sealed_at   timestamptz NOT NULL,
+            public_key  bytea,
+            signature   bytea
+        );
+        CREATE FUNCTION chronicle_refuse_seal_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'chronicle: seals are immutable (% refused)', TG_OP
+                USING ERRCODE = 'CH403';
+        END
+        $$;
+        CREATE TRIGGER chronicle_seals_refuse_change
+            BEFORE UPDATE OR DELETE ON chronicle_seals
+            FOR EACH ROW EXECUTE FUNCTION chronicle_refuse_seal_change();
+        CREATE TRIGGER chronicle_seals_refuse_truncate
+            BEFORE TRUNCATE ON chronicle_seals
+            FOR EACH STATEMENT EXECUTE FUNCTION chronicle_refuse_seal_change();
+        ALTER TABLE chronicle_seals ENABLE ALWAYS TRIGGER chronicle_seals_refuse_change;
+        ALTER TABLE chronicle_seals ENABLE ALWAYS TRIGGER chronicle_seals_refuse_truncate;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

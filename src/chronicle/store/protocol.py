@@ -56,6 +56,27 @@ class Snapshot:
     created_at: datetime | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Seal:
+    """A numbered integrity checkpoint recorded by the sealer.
+
+    ``head`` is the log chain over every event in commit order up to and including the event at
+    ``position``; ``event_count`` is how many events that chain covers; ``last_hash`` is the
+    integrity hash of that last event (so a verifier finds it again even if positions moved). ``signature`` is the
+    Ed25519 signature of the seal's canonical payload (see :mod:`chronicle.integrity.seals`),
+    made with the private key whose public half is ``public_key``; both are None when unsigned.
+    """
+
+    number: int
+    position: int
+    event_count: int
+    head: bytes
+    last_hash: bytes
+    sealed_at: datetime
+    public_key: bytes | None = None
+    signature: bytes | None = None
+
+
 @runtime_checkable
 class EventStore(Protocol):
     """An append-only log of events, per aggregate and in global commit order."""
@@ -150,6 +171,23 @@ class EventStore(Protocol):
 
     def set_checkpoint(self, name: str, position: int) -> None:
         """Record that the named follower has processed everything up to ``position``."""
+        ...
+
+    def append_seal(self, seal: Seal) -> None:
+        """Record a seal; ``SealConflictError`` when its number is taken (nothing is written)."""
+        ...
+
+    def get_seals(self, after: int = 0, limit: int = 1000) -> list[Seal]:
+        """Seals with ``number > after``, in number order."""
+        ...
+
+    def latest_seal(self) -> Seal | None: ...
+
+    def create_app_role(self, role: str) -> list[str]:
+        """Create (or update) a role that may only INSERT and SELECT events; return the SQL run.
+
+        ``UnsupportedOperationError`` where the backend has no roles (SQLite).
+        """
         ...
 
     def stats(self) -> StoreStats: ...

@@ -21,7 +21,9 @@ from chronicle.errors import (
     DuplicateEventError,
     ImmutableEventError,
     SchemaVersionError,
+    SealConflictError,
     StoreUnavailableError,
+    UnsupportedOperationError,
 )
 from chronicle.events import NewEvent, RecordedEvent
 from chronicle.store import sqlite_schema
@@ -34,7 +36,7 @@ from chronicle.store.prepare import (
     matching_retry,
     prepare_append,
 )
-from chronicle.store.protocol import InlineHandler, Snapshot, StoreStats
+from chronicle.store.protocol import InlineHandler, Seal, Snapshot, StoreStats
 from chronicle.store.queries import check_instant, check_limit
 from chronicle.store.session import Session, SQLiteSession
 from chronicle.store.wakeup import SQLiteWakeup, Wakeup
@@ -43,6 +45,7 @@ _COLUMNS = (
     "position, event_id, aggregate_id, aggregate_type, event_type, version, timestamp, "
     "user_id, data, metadata, schema_version, partition, hash"
 )
+_SEAL_COLUMNS = "number, position, event_count, head, last_hash, sealed_at, public_key, signature"
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 
 
@@ -68,6 +71,19 @@ def _row_to_event(row: tuple[Any, ...]) -> RecordedEvent:
         schema_version=row[10],
         partition=row[11],
         hash=row[12],
+    )
+
+
+def _row_to_seal(row: tuple[Any, ...]) -> Seal:
+    return Seal(
+        number=row[0],
+        position=row[1],
+        event_count=row[2],
+        head=row[3],
+        last_hash=row[4],
+        sealed_at=datetime.fromisoformat(row[5]),
+        public_key=row[6],
+        signature=row[7],
     )
 
 
@@ -474,6 +490,57 @@ class SQLiteEventStore:
                 "updated_at = excluded.updated_at",
                 (name, position),
             )
+
+    # -- seals -------------------------------------------------------------------------------
+
+    def append_seal(self, seal: Seal) -> None:
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT INTO chronicle_seals (number, position, event_count, head, last_hash, "
+                    "sealed_at, public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        seal.number,
+                        seal.position,
+                        seal.event_count,
+                        seal.head,
+                        seal.last_hash,
+                        format_timestamp(check_instant(seal.sealed_at, "sealed_at")),
+                        seal.public_key,
+                        seal.signature,
+                    ),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise SealConflictError(f"seal {seal.number} is already recorded: {exc}") from exc
+
+    def get_seals(self, after: int = 0, limit: int = 1000) -> list[Seal]:
+        check_version(after, "after", allow_none=False)
+        check_limit(limit)
+        rows = (
+            self._reader()
+            .execute(
+                f"SELECT {_SEAL_COLUMNS} FROM chronicle_seals WHERE number > ? "
+                "ORDER BY number LIMIT ?",
+                (after, limit),
+            )
+            .fetchall()
+        )
+        return [_row_to_seal(row) for row in rows]
+
+    def latest_seal(self) -> Seal | None:
+        row = (
+            self._reader()
+            .execute(f"SELECT {_SEAL_COLUMNS} FROM chronicle_seals ORDER BY number DESC LIMIT 1")
+            .fetchone()
+        )
+        return None if row is None else _row_to_seal(row)
+
+    def create_app_role(self, role: str) -> list[str]:
+        raise UnsupportedOperationError(
+            "SQLite has no roles or grants: whoever can write the database file can change it. "
+            "The guard triggers refuse UPDATE and DELETE of events, and `chronicle verify` "
+            "detects any change; protect the file with file-system permissions."
+        )
 
     # -- stats -------------------------------------------------------------------------------
 

@@ -55,6 +55,30 @@ MIGRATIONS: list[tuple[int, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE chronicle_seals (
+            number      INTEGER PRIMARY KEY,
+            position    INTEGER NOT NULL,
+            event_count INTEGER NOT NULL,
+            head        BLOB    NOT NULL,
+            last_hash   BLOB    NOT NULL,
+            sealed_at   TEXT    NOT NULL,
+            public_key  BLOB,
+            signature   BLOB
+        );
+
+        CREATE TRIGGER chronicle_seals_refuse_update BEFORE UPDATE ON chronicle_seals
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: seals are immutable (UPDATE refused)');
+        END;
+        CREATE TRIGGER chronicle_seals_refuse_delete BEFORE DELETE ON chronicle_seals
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: seals are immutable (DELETE refused)');
+        END;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -28,14 +28,11 @@ def rows_of(chat: ChatContext, projection: Projection, table: str) -> list[tuple
 def from_scratch(chat: ChatContext, cls: type[Projection]) -> Projection:
     """The read model computed from the whole log into fresh tables."""
     scratch = cls(chat_events, suffix="__scratch")
-    position = None
     with chat.store.session() as session:
         scratch.drop_tables(session)
         scratch.create_tables(session)
-        while events := chat.store.read_all(after=position, limit=2000):
-            for event in events:
-                scratch.apply(session, event)
-            position = events[-1].position
+        for event in chat.store.get_all_events(limit=100_000):  # commit order, writers are done
+            scratch.apply(session, event)
     return scratch
 
 

@@ -57,8 +57,8 @@ def test_a_runner_catches_up_and_its_read_model_equals_one_built_from_the_log(
         edit(store, f"note_{number}", f"second {number}")
     runner = runner_for(store, batch_size=7)
     assert runner.catch_up() == 40
-    assert read_notes(store) == expected_notes(store.read_all(limit=1000))
-    assert runner.checkpoint() == store.read_all(limit=1000)[-1].position
+    assert read_notes(store) == expected_notes(store.get_all_events(limit=1000))
+    assert runner.checkpoint() == store.get_all_events(limit=1000)[-1].position
     assert runner.run_once() == 0
 
 
@@ -134,7 +134,7 @@ def test_a_poison_event_is_parked_with_the_later_events_of_its_aggregate(store: 
 
     POISON["active"] = False
     assert runner.retry_parked() == (2, 0)
-    assert read_notes(store) == expected_notes(store.read_all(limit=100))
+    assert read_notes(store) == expected_notes(store.get_all_events(limit=100))
     edit(store, "note_a", "later still")
     runner.catch_up()
     assert read_notes(store)["note_a"] == ("later still", 3, 4)
@@ -151,4 +151,4 @@ def test_a_projection_with_the_stop_policy_stops_at_a_poison_event(store: EventS
     POISON["active"] = False
     runner.retry_parked()
     runner.catch_up()
-    assert read_notes(store) == expected_notes(store.read_all(limit=100))
+    assert read_notes(store) == expected_notes(store.get_all_events(limit=100))

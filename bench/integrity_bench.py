@@ -1,0 +1,147 @@
+"""Append throughput with integrity hashing on and off, and verification throughput.
+
+Run on demand (never in the test suite):
+
+    .venv/bin/python bench/integrity_bench.py [--events 4000] [--postgres URL]
+
+"Off" is a bench-only variant: the content digest is replaced by a constant and the chain step
+by a copy (on PostgreSQL, in a copy of ``chronicle_append`` in the bench's own schema), so the
+difference is the cost of hashing alone. One event per append, as a chat service writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
+import psycopg
+
+from chronicle import NewEvent
+from chronicle.bootstrap import open_store
+from chronicle.config import load_settings
+from chronicle.integrity import Sealer, Verifier
+from chronicle.store import prepare, sqlite
+
+PAYLOAD = {"content": "x" * 200, "username": "alice", "type": "text"}
+_CHAIN_SQL = "sha256(v_previous || int8send(v_current + i) || p_digests[i])"
+
+
+@contextmanager
+def hashing_off(store: object) -> Iterator[None]:
+    digest, chain = prepare.content_digest, sqlite.chain
+    prepare.content_digest = lambda **_: bytes(32)  # type: ignore[assignment]
+    sqlite.chain = lambda previous, version, digest: digest  # type: ignore[assignment]
+    if getattr(store, "backend", "") == "postgresql":
+        (source,) = store.execute_raw(  # type: ignore[attr-defined]
+            "SELECT pg_get_functiondef('chronicle_append'::regproc)"
+        )[0]
+        assert _CHAIN_SQL in source
+        with psycopg.connect(store.url, autocommit=True) as conn:  # type: ignore[attr-defined]
+            conn.execute(source.replace(_CHAIN_SQL, "p_digests[i]").encode())
+    try:
+        yield
+    finally:
+        prepare.content_digest, sqlite.chain = digest, chain
+
+
+def append_rate(store: object, writers: int, events: int) -> float:
+    per_writer = events // writers
+
+    def write(worker: int) -> None:
+        for n in range(per_writer):
+            store.append(  # type: ignore[attr-defined]
+                f"message_{worker}_{n}_{uuid.uuid4().hex[:6]}",
+                [NewEvent("MessageCreated", {**PAYLOAD, "n": n}, {"correlation_id": "c"})],
+                expected_version=0,
+                aggregate_type="Message",
+            )
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return per_writer * writers / (time.perf_counter() - started)
+
+
+def fresh_url(backend: str, postgres: str, directory: str) -> tuple[str, str | None]:
+    if backend == "sqlite":
+        return f"sqlite:///{directory}/{uuid.uuid4().hex}.db", None
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in postgres else "?"
+    return f"{postgres}{separator}options={quote(f'-csearch_path={schema}')}", schema
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--verify-events", type=int, default=100_000)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    settings = load_settings(sqlite_synchronous="NORMAL", pg_pool_max=10)
+    with tempfile.TemporaryDirectory() as directory:
+        for backend in ("sqlite", "postgresql"):
+            for writers in (1, 8):
+                rates = {}
+                for mode in ("on", "off"):
+                    url, schema = fresh_url(backend, args.postgres, directory)
+                    store = open_store(url, settings=settings)
+                    try:
+                        if mode == "off":
+                            with hashing_off(store):
+                                rates[mode] = append_rate(store, writers, args.events)
+                        else:
+                            rates[mode] = append_rate(store, writers, args.events)
+                    finally:
+                        store.close()
+                        _drop(args.postgres, schema)
+                print(
+                    f"{backend:10} append, {writers} writer(s), 1 event/append: hashing on "
+                    f"{rates['on']:8,.0f}/s, off {rates['off']:8,.0f}/s "
+                    f"({rates['on'] / rates['off']:.0%})",
+                    flush=True,
+                )
+            url, schema = fresh_url(backend, args.postgres, directory)
+            store = open_store(url, settings=settings)
+            try:
+                for batch in range(args.verify_events // 1000):
+                    store.append(
+                        f"message_{batch}",
+                        [NewEvent("MessageCreated", {**PAYLOAD, "n": n}) for n in range(1000)],
+                        expected_version=0,
+                        aggregate_type="Message",
+                    )
+                started = time.perf_counter()
+                Sealer(store).run_once()
+                sealed = time.perf_counter() - started
+                started = time.perf_counter()
+                report = Verifier(store).verify()
+                elapsed = time.perf_counter() - started
+                print(
+                    f"{backend:10} verify {report.events_checked:,} events: "
+                    f"{report.events_checked / elapsed:,.0f} events/s (intact={report.intact}); "
+                    f"seal: {report.events_checked / sealed:,.0f} events/s",
+                    flush=True,
+                )
+            finally:
+                store.close()
+                _drop(args.postgres, schema)
+
+
+def _drop(postgres: str, schema: str | None) -> None:
+    if schema is not None:
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()
