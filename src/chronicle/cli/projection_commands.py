@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from types import FrameType
 
 import typer
+from prometheus_client import start_http_server
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,12 +25,15 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from chronicle.bootstrap import ChatContext, open_chat
+from chronicle.bootstrap import ChatContext, open_chat, open_publisher
 from chronicle.chat.domain.events import chat_events
 from chronicle.cli.app import StoreOption, command, console, fail, print_json
 from chronicle.errors import ChronicleError, ConfigurationError, StoreUnavailableError
+from chronicle.integrity import sealer_for
 from chronicle.projections.rebuild import rebuild
 from chronicle.projections.runner import ProjectionRunner
+from chronicle.publishing.metrics import RelayMetrics
+from chronicle.publishing.relay import Relay
 
 
 class RateColumn(ProgressColumn):
@@ -136,12 +141,20 @@ def projections_status(
 def worker(
     store_url: str | None = StoreOption,
     poll_interval: float = typer.Option(0.5, min=0.01, help="Seconds between polls when idle."),
+    seal_interval: float = typer.Option(
+        10.0, min=0.1, help="Seconds between seals of the log (tamper evidence)."
+    ),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", help="Serve Prometheus metrics on this port (/metrics)."
+    ),
 ) -> None:
-    """Run the background work: async read models (and, when enabled, sealing and publishing).
+    """Run the background work: async read models, the sealer and, when enabled, the relay.
 
-    Stops cleanly on Ctrl-C or SIGTERM; every piece resumes from its checkpoint on restart.
+    The relay runs when EVENT_PUBLISH_TO_QUEUE=true. Stops cleanly on Ctrl-C or SIGTERM; every
+    piece resumes from its checkpoint on restart.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -150,20 +163,30 @@ def worker(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with chat_for(store_url) as chat:
-        runners = [chat.runner(projection) for projection in chat.async_projections()]
-        threads = [
-            threading.Thread(
-                target=runner.run, args=(stop, poll_interval), name=f"projection-{runner.name}"
+        tasks: dict[str, Callable[[], None]] = {}
+        for projection in chat.async_projections():
+            runner = chat.runner(projection)
+            tasks[f"projection {runner.name}"] = partial(runner.run, stop, poll_interval)
+        sealer = sealer_for(chat.store, chat.settings)
+        tasks["sealer"] = partial(sealer.follow, stop, seal_interval)
+        if chat.settings.publish_to_queue:
+            relay = Relay(
+                chat.store,
+                open_publisher(settings=chat.settings),
+                metrics=RelayMetrics(chat.metrics.registry),
             )
-            for runner in runners
-        ]
+            tasks["relay"] = partial(relay.follow, stop)
+        if metrics_port is not None:
+            start_http_server(metrics_port, registry=chat.metrics.registry)
+        threads = [threading.Thread(target=task, name=name) for name, task in tasks.items()]
         for thread in threads:
             thread.start()
-        console.print(
-            f"worker running: {', '.join(r.name for r in runners) or 'no async read models'}"
-        )
+        console.print(f"worker running: {', '.join(tasks)}")
         while not stop.wait(0.5):
-            pass
+            if not all(thread.is_alive() for thread in threads):
+                dead = [thread.name for thread in threads if not thread.is_alive()]
+                console.print(f"[bold red]worker stopping: {', '.join(dead)} ended unexpectedly")
+                stop.set()
         for thread in threads:
             thread.join()
         console.print("worker stopped")
