@@ -1,9 +1,12 @@
-"""Publishing to a RabbitMQ topic exchange with publisher confirms.
+"""Publishing to a RabbitMQ topic exchange, one broker transaction per batch.
 
 The exchange is durable, every message persistent (``delivery_mode=2``) with ``message_id`` =
-``event_id`` and routing key ``<aggregate_type>.<event_type>``. The channel is in confirm mode,
-so ``basic_publish`` returns only after the broker has taken responsibility for the message (for
-a persistent message routed to a durable queue: written to disk) and raises when it nacks.
+``event_id`` and routing key ``<aggregate_type>.<event_type>``. A batch is published inside an
+AMQP transaction: the messages stream out without waiting, and ``tx.commit`` returns only once
+the broker has taken responsibility for all of them (persistent messages routed to durable
+queues: written to disk); a failure before that discards the whole batch, which the relay then
+publishes again. One round trip per batch, where synchronous publisher confirms (the blocking
+client's only kind) cost one per message.
 
 RabbitMQ drops a message that no queue is bound for: bind the consumers' durable queues (see
 :mod:`chronicle.publishing.consumer`) before the relay first runs.
@@ -68,7 +71,7 @@ class RabbitMQPublisher:
         try:
             self._connection = pika.BlockingConnection(self._parameters)
             self._channel = self._connection.channel()
-            self._channel.confirm_delivery()
+            self._channel.tx_select()
             declare_exchange(self._channel, self.exchange)
         except BROKER_ERRORS as exc:
             self.close()
@@ -92,6 +95,7 @@ class RabbitMQPublisher:
                         headers=envelope(event),
                     ),
                 )
+            self._channel.tx_commit()
         except BROKER_ERRORS as exc:
             # A broken channel is of no further use; the next publish reconnects.
             self.close()

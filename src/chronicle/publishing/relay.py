@@ -20,6 +20,7 @@ from chronicle.errors import ChronicleError, InvalidEventError
 from chronicle.publishing.metrics import RelayMetrics
 from chronicle.publishing.publisher import Publisher
 from chronicle.store.protocol import EventStore
+from chronicle.store.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +142,22 @@ class Relay:
         return lag
 
     def follow(self, stop: threading.Event, idle_wait: float = 0.2) -> None:
-        """Publish until ``stop`` is set: catch up, then poll every ``idle_wait`` seconds.
+        """Publish until ``stop`` is set: catch up, then wait for new commits.
+
+        Once caught up, the relay sleeps until the store signals new events (PostgreSQL
+        ``LISTEN``, SQLite's data version), or ``idle_wait`` seconds at most.
 
         A broker or store outage is logged, counted and retried with growing backoff (the lag
         gauges keep growing meanwhile); nothing is skipped. Errors that are not Chronicle's
         propagate: a supervisor restarts the relay, which resumes from its checkpoint.
         """
+        wakeup = self.store.open_wakeup()
+        try:
+            self._follow(stop, idle_wait, wakeup)
+        finally:
+            wakeup.close()
+
+    def _follow(self, stop: threading.Event, idle_wait: float, wakeup: Wakeup) -> None:
         while not stop.is_set():
             try:
                 published = self.run_once()
@@ -166,7 +177,7 @@ class Relay:
                 continue
             self.backoff.reset()
             if published < self.batch_size:
-                stop.wait(idle_wait)
+                wakeup.wait(idle_wait)
 
     def _refresh_lag_after_failure(self) -> None:
         try:
