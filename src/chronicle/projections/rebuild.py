@@ -67,8 +67,9 @@ def rebuild(
                 with store.session() as session:
                     if lock_checkpoint(session, name) != position:
                         raise CheckpointMovedError(name)
-                    for event in events:
-                        fresh.apply(session, event)
+                    with session.pipeline():
+                        for event in events:
+                            fresh.apply(session, event)
                     move_checkpoint(session, name, position, events[-1].position)
             except CheckpointMovedError:
                 continue
@@ -103,8 +104,9 @@ def _swap(
 
     # Everything read_all hands out now is safe for the live checkpoint.
     while events := store.read_all(after=position, limit=batch_size):
-        for event in events:
-            fresh.apply(session, event)
+        with session.pipeline():
+            for event in events:
+                fresh.apply(session, event)
         position = events[-1].position
     if mode == "async":
         move_checkpoint(session, live.checkpoint_name, live_position, position)
@@ -114,8 +116,9 @@ def _swap(
         # inline writes went to the old tables); version guards make any repeat harmless.
         after = position
         while events := store.read_visible(after=after, limit=batch_size):
-            for event in events:
-                fresh.apply(session, event)
+            with session.pipeline():
+                for event in events:
+                    fresh.apply(session, event)
             after = events[-1].position
 
     live.drop_tables(session)

@@ -102,13 +102,14 @@ class ProjectionRunner:
             raise CheckpointMovedError(f"checkpoint {name!r} moved")
         # Read in the transaction: a `replay --retry-parked` elsewhere may have unparked some.
         blocked = parking.parked_aggregates(session, self.name)
-        for event in events:
-            if event.aggregate_id in blocked:
-                parking.park(
-                    session, self.name, event, 0, "an earlier event of this aggregate is parked"
-                )
-            else:
-                self.projection.apply(session, event)
+        with session.pipeline():
+            for event in events:
+                if event.aggregate_id in blocked:
+                    parking.park(
+                        session, self.name, event, 0, "an earlier event of this aggregate is parked"
+                    )
+                else:
+                    self.projection.apply(session, event)
         move_checkpoint(session, name, expected, events[-1].position)
 
     def _one_by_one(self, start: int, events: list[RecordedEvent]) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 Params = Mapping[str, Any] | Sequence[Any]
@@ -31,6 +32,14 @@ class Session(Protocol):
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
 
+    def pipeline(self) -> AbstractContextManager[object]:
+        """Send the statements run inside without waiting for each result (PostgreSQL).
+
+        Use it around many writes whose results are not read (a projection's batch); leave it
+        before reading a result.
+        """
+        ...
+
 
 class SQLiteSession:
     backend = "sqlite"
@@ -47,6 +56,9 @@ class SQLiteSession:
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self._conn.execute(sql, params).fetchone()
         return row
+
+    def pipeline(self) -> AbstractContextManager[object]:
+        return nullcontext()  # in-process: no round trips to save
 
 
 class PostgresSession:
@@ -78,3 +90,6 @@ class PostgresSession:
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self._run(sql, params).fetchone()
         return row
+
+    def pipeline(self) -> AbstractContextManager[object]:
+        return self._conn.pipeline()
