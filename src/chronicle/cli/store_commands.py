@@ -5,9 +5,12 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from chronicle.bootstrap import projection_modes
 from chronicle.cli.app import StoreOption, command, console, print_json, store_for
 from chronicle.cli.publish_commands import configured_lag
 from chronicle.errors import UnsupportedOperationError
+from chronicle.projections.status import ProjectionStatus, projection_status
+from chronicle.store.protocol import EventStore
 
 
 @command("migrate")
@@ -52,8 +55,15 @@ def stats(
     with store_for(store_url) as store:
         result = store.stats()
         lag = configured_lag(store)
+        read_models = read_model_status(store)
     if as_json:
-        print_json({**result.to_dict(), "publishing_lag": lag.to_dict() if lag else None})
+        print_json(
+            {
+                **result.to_dict(),
+                "publishing_lag": lag.to_dict() if lag else None,
+                "read_models": [status.to_dict() for status in read_models],
+            }
+        )
         return
     console.print(
         f"[bold]{result.total_events}[/] events in [bold]{result.aggregates}[/] aggregates "
@@ -62,6 +72,12 @@ def stats(
     console.print(f"oldest: {result.oldest_event or '-'}   newest: {result.newest_event or '-'}")
     if lag is not None:
         console.print(f"publishing lag: {lag.events} events, {lag.seconds:.1f} s")
+    for status in read_models:
+        console.print(
+            f"read model {status.name} ({status.mode}): lag {status.lag_events} events, "
+            f"{status.lag_seconds:.1f} s; {status.parked} parked",
+            highlight=False,
+        )
     for title, counts in (
         ("aggregate type", result.by_aggregate_type),
         ("event type", result.by_event_type),
@@ -74,6 +90,14 @@ def stats(
         for name, count in counts.items():
             table.add_row(name, str(count))
         console.print(table)
+
+
+def read_model_status(store: EventStore) -> list[ProjectionStatus]:
+    """Lag and parked events of each chat read model (see ``chronicle projections``)."""
+    from chronicle.chat.read_models import READ_MODELS
+
+    classes = {cls.name: cls for cls in READ_MODELS}
+    return projection_status(store, classes, projection_modes())
 
 
 def _size(size: int) -> str:
