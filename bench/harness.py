@@ -42,6 +42,7 @@ class Benchmark:
     subjects: list[Subject]
     notes: list[str] = field(default_factory=list)
     check: Callable[[], str] | None = None  # run once after the measurements; its note is kept
+    repeat: int | None = None  # overrides the run's --repeat (a case too long to repeat)
 
     @property
     def higher_is_better(self) -> bool:
@@ -111,6 +112,7 @@ def run_benchmark(benchmark: Benchmark, repeat: int) -> Result:
     """Measure every subject ``repeat`` times, interleaved, and summarise."""
     by_name = {subject.name: subject for subject in benchmark.subjects}
     runs: dict[str, list[float]] = {name: [] for name in by_name}
+    repeat = benchmark.repeat or repeat
     try:
         for repetition in range(repeat):
             for name in interleaved_order(list(by_name), repetition):

@@ -29,7 +29,7 @@ class Scale:
     @classmethod
     def for_mode(cls, quick: bool) -> Scale:
         if quick:
-            return cls(quick=True, seconds=0.4, scan_events=200_000, big_aggregate=10_000)
+            return cls(quick=True, seconds=0.25, scan_events=200_000, big_aggregate=10_000)
         return cls(quick=False, seconds=2.0, scan_events=1_000_000, big_aggregate=100_000)
 
 
