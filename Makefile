@@ -22,14 +22,26 @@ run: setup
 	$(BIN)/chronicle stats
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 pytest: setup
 	$(BIN)/pytest
 
 test: lint pytest
+
+# Benchmarks (bench/): Chronicle beside the raw driver and the eventsourcing library.
+# The peer is the optional dependency group `bench`; PostgreSQL at CHRONICLE_BENCH_POSTGRES_URL.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run $(ARGS)
+
+bench-quick: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run --quick $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -92,8 +92,10 @@ def replay(url: str, events: int) -> dict[str, float]:
             result = rebuild(store, cls, chat_events, mode=cls.default_mode, batch_size=5000)
             elapsed = time.perf_counter() - started
             rates[cls.name] = result.events / elapsed
-            print(f"  replay {cls.name:<9} {result.events:,} events in {elapsed:.1f}s: "
-                  f"{rates[cls.name]:,.0f} events/s")
+            print(
+                f"  replay {cls.name:<9} {result.events:,} events in {elapsed:.1f}s: "
+                f"{rates[cls.name]:,.0f} events/s"
+            )
         return rates
     finally:
         store.close()
@@ -126,7 +128,9 @@ def delay(url: str, events: int, writers: int = 4) -> tuple[float, float]:
                 )
                 time.sleep(0.002)  # a steady stream, not a flood: the delay is what we measure
 
-        threads = [threading.Thread(target=write, args=(events // writers,)) for _ in range(writers)]
+        threads = [
+            threading.Thread(target=write, args=(events // writers,)) for _ in range(writers)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -145,7 +149,9 @@ def delay(url: str, events: int, writers: int = 4) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--delay-events", type=int, default=2000)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
@@ -156,7 +162,9 @@ def main() -> None:
             replay(url, args.events)
         with backend_url(backend) as url:
             p50, p99 = delay(url, args.delay_events)
-            print(f"  append-to-read-model delay (activity, async): p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+            print(
+                f"  append-to-read-model delay (activity, async): p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+            )
 
 
 if __name__ == "__main__":

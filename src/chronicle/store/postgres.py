@@ -1,18 +1,21 @@
 """The PostgreSQL event store (production).
 
 Connections come from a ``psycopg_pool`` pool in autocommit mode, so an append is one round trip
-(``SELECT … FROM chronicle_append(…)``: its own transaction). ``read_all`` walks the log in
-``(transaction_id, position)`` order below ``pg_snapshot_xmin``: see ``postgres_schema``.
+in its own transaction: a single event goes in through one ``INSERT … SELECT`` that checks the
+expected version and chains the hash (``_APPEND_ONE``); a batch through the server-side function
+``chronicle_append(…)``. ``read_all`` walks the log in ``(transaction_id, position)`` order below
+``pg_snapshot_xmin``: see ``postgres_schema``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
@@ -59,25 +62,50 @@ _CURSOR = (
 
 _SEAL_COLUMNS = "number, position, event_count, head, last_hash, sealed_at, public_key, signature"
 _ROLE_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+# One event, one statement: about 1.6x the rate of calling the function (profiled in bench/), as
+# PL/pgSQL's per-call overhead is the largest server-side cost of a one-event append. It inserts
+# only when the head version is the expected one (or any, for None); when it inserts nothing, the
+# function path runs to tell a conflict from a retry. The hash is the same chain as
+# ``integrity.chain``: SHA-256(previous hash ‖ version as int8 ‖ content digest).
+_APPEND_ONE = (
+    "WITH head AS ("
+    "  SELECT e.version, e.hash FROM chronicle_events e WHERE e.aggregate_id = %(aggregate_id)s"
+    "  ORDER BY e.version DESC LIMIT 1"
+    "), previous AS ("
+    "  SELECT coalesce((SELECT version FROM head), 0) AS version,"
+    "         coalesce((SELECT hash FROM head), '\\x" + "00" * 32 + "'::bytea) AS hash"
+    ") "
+    "INSERT INTO chronicle_events AS e (event_id, aggregate_id, aggregate_type, event_type, "
+    "version, schema_version, partition, timestamp, user_id, data, metadata, hash) "
+    "SELECT %(event_id)s::uuid, %(aggregate_id)s, %(aggregate_type)s, %(event_type)s, "
+    "p.version + 1, %(schema_version)s::smallint, %(partition)s::smallint, %(timestamp)s, "
+    "%(user_id)s, %(data)s, %(metadata)s, "
+    "sha256(p.hash || int8send(p.version + 1) || %(digest)s::bytea) "
+    "FROM previous p WHERE %(expected)s::bigint IS NULL OR p.version = %(expected)s::bigint "
+    "RETURNING e.position, e.version, e.hash"
+)
 _MIGRATION_LOCK = 0x6368726F6E69636C  # "chronicl": one advisory lock key for schema changes
 _ANY_VERSION_RETRIES = 20
 
 
-def _row_to_event(row: tuple[Any, ...]) -> RecordedEvent:
+def _row_to_event(row: tuple[Any, ...], loads: Any = orjson.loads) -> RecordedEvent:
+    # The hot loop of every read: positional arguments in field order, and the binary cursor's
+    # bytea values (bytes) straight into orjson (profiled in bench/: about 12% faster).
     return RecordedEvent(
-        position=row[0],
-        event_id=row[1],
-        aggregate_id=row[2],
-        aggregate_type=row[3],
-        event_type=row[4],
-        version=row[5],
-        timestamp=row[6],
-        user_id=row[7],
-        data=decode(row[8]),
-        metadata=decode(row[9]),
-        schema_version=row[10],
-        partition=row[11],
-        hash=bytes(row[12]),
+        row[1],  # event_id
+        row[2],  # aggregate_id
+        row[3],  # aggregate_type
+        row[4],  # event_type
+        row[5],  # version
+        row[0],  # position
+        row[6],  # timestamp
+        row[7],  # user_id
+        loads(row[8]),  # data
+        loads(row[9]),  # metadata
+        row[10],  # schema_version
+        row[11],  # partition
+        bytes(row[12]),  # hash
     )
 
 
@@ -143,7 +171,9 @@ class PostgresEventStore:
         """A waiter woken soon after other processes' appends commit (LISTEN, or polling)."""
         return PostgresWakeup(self.url)
 
-    def _fetch(self, sql: str, params: Sequence[Any] = (), *, binary: bool = True) -> list[Any]:
+    def _fetch(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), *, binary: bool = True
+    ) -> list[Any]:
         try:
             with self._pool.connection() as conn, conn.cursor(binary=binary) as cur:
                 cur.execute(sql, params)
@@ -231,12 +261,18 @@ class PostgresEventStore:
             [event.metadata for event in batch.events],
             [event.digest for event in batch.events],
         )
+        one = _single_event_params(batch) if len(batch.events) == 1 else None
         for _attempt in range(_ANY_VERSION_RETRIES):
             try:
                 if inline is None:
-                    recorded = self._recorded(batch, self._fetch(_APPEND, params))
+                    rows = self._fetch(_APPEND_ONE, one) if one is not None else []
+                    if not rows:
+                        # A batch, or a single event whose expected version did not match: the
+                        # function tells a conflict (CH409) from a retry of a stored batch (CH200).
+                        rows = self._fetch(_APPEND, params)
+                    recorded = self._recorded(batch, rows)
                 else:
-                    recorded = self._append_with_inline(batch, params, inline)
+                    recorded = self._append_with_inline(batch, params, one, inline)
                 if self._notifier is not None:
                     self._notifier.appended()
                 return recorded
@@ -261,14 +297,24 @@ class PostgresEventStore:
         )
 
     def _append_with_inline(
-        self, batch: PreparedAppend, params: Sequence[Any], inline: InlineHandler
+        self,
+        batch: PreparedAppend,
+        params: Sequence[Any],
+        one: Mapping[str, Any] | None,
+        inline: InlineHandler,
     ) -> list[RecordedEvent]:
         """The append and the inline read-model changes, in one transaction."""
         try:
             with self._pool.connection() as conn, conn.transaction():
                 with conn.cursor(binary=True) as cur:
-                    cur.execute(_APPEND, params)
-                    recorded = self._recorded(batch, cur.fetchall())
+                    rows = []
+                    if one is not None:
+                        cur.execute(_APPEND_ONE, one)
+                        rows = cur.fetchall()
+                    if not rows:
+                        cur.execute(_APPEND, params)
+                        rows = cur.fetchall()
+                    recorded = self._recorded(batch, rows)
                 inline(PostgresSession(conn), recorded)
         except PoolTimeout as exc:
             raise StoreUnavailableError(f"no PostgreSQL connection available: {exc}") from exc
@@ -606,6 +652,24 @@ class PostgresEventStore:
             if exc.sqlstate == "CH403":
                 raise ImmutableEventError(str(exc)) from exc
             raise
+
+
+def _single_event_params(batch: PreparedAppend) -> dict[str, Any]:
+    event = batch.events[0]
+    return {
+        "aggregate_id": batch.aggregate_id,
+        "aggregate_type": batch.aggregate_type,
+        "expected": batch.expected_version,
+        "user_id": batch.user_id,
+        "partition": batch.partition,
+        "timestamp": event.timestamp,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "data": event.data,
+        "metadata": event.metadata,
+        "digest": event.digest,
+    }
 
 
 def _configure_connection(conn: psycopg.Connection[Any]) -> None:

@@ -122,6 +122,7 @@ def prepare_append(
     stamp = format_timestamp(timestamp)
     seen: set[str] = set()
     prepared = []
+    correlation_id = ""  # the first event's id: the batch's correlation id unless one is given
     for index, event in enumerate(events):
         where = f"event {index}"
         if not isinstance(event, NewEvent):
@@ -131,6 +132,8 @@ def prepare_append(
         if event_id in seen:
             raise InvalidEventError(f"{where}: event_id {event_id} appears twice in one append")
         seen.add(event_id)
+        if index == 0:
+            correlation_id = event_id
         schema_version = event.schema_version
         if type(schema_version) is not int or not 1 <= schema_version <= 32767:
             raise InvalidEventError(f"{where}: schema_version must be 1-32767")
@@ -138,7 +141,7 @@ def prepare_append(
         if event.metadata is not None and type(event.metadata) is not dict:
             raise InvalidEventError(f"{where}: metadata must be a JSON object")
         metadata_dict = dict(event.metadata) if event.metadata is not None else {}
-        metadata_dict.setdefault("correlation_id", check_event_id(events[0].event_id))
+        metadata_dict.setdefault("correlation_id", correlation_id)
         metadata_dict.setdefault("causation_id", None)
         metadata = canonical_object(metadata_dict, f"{where}: metadata")
         size = len(data) + len(metadata)

@@ -1,0 +1,61 @@
+"""The benchmark cases, one module each; ``ALL`` lists them in the order they run.
+
+A case is a :class:`Case` whose ``build`` prepares its contenders on a site (a PostgreSQL database
+or a SQLite directory) and returns the benchmarks to run. A later case (projections, relay, the
+HTTP service) plugs in as one more module added to ``ALL``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.harness import Benchmark
+from bench.places import Site
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big and how long: ``--quick`` shrinks the figures, never the shape of the work."""
+
+    quick: bool
+    seconds: float  # one throughput measurement
+    scan_events: int  # case 6: the whole log
+    big_aggregate: int  # case 4: the long aggregate
+    aggregate_events: int = 10_000  # case 5
+    writers: int = 8  # case 3
+    page: int = 10_000  # events per page when reading the whole log
+
+    @classmethod
+    def for_mode(cls, quick: bool) -> Scale:
+        if quick:
+            return cls(quick=True, seconds=0.25, scan_events=200_000, big_aggregate=10_000)
+        return cls(quick=False, seconds=2.0, scan_events=1_000_000, big_aggregate=100_000)
+
+
+@dataclass(frozen=True)
+class Case:
+    number: int
+    key: str
+    title: str
+    build: Callable[[Site, Scale], list[Benchmark]]
+
+
+def all_cases() -> list[Case]:
+    from bench.cases import (
+        append_batch,
+        append_one,
+        concurrent_writers,
+        load_aggregate,
+        read_aggregate,
+        scan_log,
+    )
+
+    return [
+        append_one.CASE,
+        append_batch.CASE,
+        concurrent_writers.CASE,
+        load_aggregate.CASE,
+        read_aggregate.CASE,
+        scan_log.CASE,
+    ]
