@@ -371,6 +371,28 @@ def test_the_database_refuses_to_change_or_delete_stored_events(
     assert store.get_events_for_aggregate("message_a")[0].data["content"] == "hello"
 
 
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)  # a PostgreSQL setting
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM chronicle_events",
+        "TRUNCATE chronicle_events",
+        "UPDATE chronicle_events SET data = data",
+    ],
+)
+def test_the_event_guards_fire_even_under_replica_replication_role(
+    store: EventStore, statement: str
+) -> None:
+    import psycopg
+
+    append(store, "message_a", [created()], expected=0)
+    with psycopg.connect(store.url) as conn:  # type: ignore[attr-defined]
+        conn.execute("SET session_replication_role = replica")
+        with pytest.raises(psycopg.Error, match="immutable"):
+            conn.execute(statement)
+    assert store.get_event_count() == 1
+
+
 # -- schema and stats ------------------------------------------------------------------------
 
 

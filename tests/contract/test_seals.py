@@ -52,9 +52,8 @@ def test_the_database_refuses_to_change_or_delete_seals(store: EventStore, state
     assert store.get_seals() == [seal(1)]
 
 
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)  # a PostgreSQL setting
 def test_the_seal_guards_fire_even_under_replica_replication_role(store: EventStore) -> None:
-    if store.backend != "postgresql":
-        pytest.skip("session_replication_role exists only on PostgreSQL")
     import psycopg
 
     store.append_seal(seal(1))
@@ -65,8 +64,9 @@ def test_the_seal_guards_fire_even_under_replica_replication_role(store: EventSt
     assert store.get_seals() == [seal(1)]
 
 
+@pytest.mark.parametrize(
+    "store_url", ["sqlite"], indirect=True
+)  # PostgreSQL: tests/integration/cli
 def test_creating_an_application_role_does_not_apply_to_sqlite(store: EventStore) -> None:
-    if store.backend != "sqlite":
-        pytest.skip("PostgreSQL roles are tested in tests/integration/cli")
     with pytest.raises(UnsupportedOperationError, match="no roles"):
         store.create_app_role("chronicle_app")
