@@ -42,6 +42,12 @@ def _needs_reference_encoder(value: Any, where: str, depth: int = 0) -> bool:
     if kind is float:
         if value != value or value in (float("inf"), float("-inf")):
             raise InvalidEventError(f"{where} holds {value!r}, which JSON cannot represent")
+        if value.is_integer() and abs(value) > MAX_SAFE_INTEGER:
+            # Canonical JSON writes it without a fraction, so it would read back as an integer
+            # outside the safe range: the stored event could not be verified again.
+            raise InvalidEventError(
+                f"{where} holds {value!r}, a whole number outside ±(2**53 - 1); store it as a string"
+            )
         return True
     if kind is dict:
         slow = False
