@@ -450,3 +450,23 @@ def test_lag_counts_the_events_after_a_cursor_and_the_age_of_the_oldest(store: E
     assert events == 3 and 0 <= seconds < 60
     assert store.lag(first[0].position)[0] == 2
     assert store.lag(last[0].position) == (0, 0.0)
+
+
+def test_a_retry_racing_its_own_first_attempt_gets_the_stored_events(store: EventStore) -> None:
+    outcomes: list[object] = []
+    for round_number in range(10):
+        event = created(f"race {round_number}")
+        start = threading.Barrier(2)
+
+        def send(event: NewEvent = event, start: threading.Barrier = start) -> None:
+            start.wait()
+            outcomes.append(append(store, f"message_r{round_number}", [event], expected=0))
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        stored = store.get_events_for_aggregate(f"message_r{round_number}")
+        assert [e.event_id for e in stored] == [event.event_id]
+    assert len(outcomes) == 20  # neither attempt raised: both got the one stored event

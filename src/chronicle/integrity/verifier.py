@@ -178,7 +178,7 @@ class Verifier:
                     index=0,
                 )
             expected = seal.number + 1
-            if seal.signature is None:
+            if seal.signature is None and self.public_key is None:
                 if signed_seen:
                     self._add(
                         ProblemKind.SIGNATURE_INVALID,
@@ -195,9 +195,12 @@ class Verifier:
         key = self.public_key or seal.public_key
         if seal.signature is None:
             if self.public_key is not None:
+                # With a trusted key, an unsigned seal is no evidence: anyone can write one.
                 self._add(
                     ProblemKind.SIGNATURE_INVALID,
-                    f"{what} is unsigned",
+                    f"{what} (position {seal.position}) is unsigned, but seals must be signed "
+                    "by the trusted key",
+                    position=seal.position,
                     seal=seal.number,
                     index=0,
                 )

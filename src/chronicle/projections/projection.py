@@ -104,9 +104,10 @@ class Projection:
         """Apply one stored event; False when this projection does not handle its type."""
         if recorded.event_type not in self.registry:
             return False
-        event = self.registry.to_domain(recorded)
-        handler = self._handlers.get(type(event))
+        # Find the handler by class before decoding: an event this projection ignores must
+        # never stop it, even one that no longer decodes.
+        handler = self._handlers.get(self.registry.class_for(recorded.event_type))
         if handler is None:
             return False
-        getattr(self, handler)(session, event, recorded)
+        getattr(self, handler)(session, self.registry.to_domain(recorded), recorded)
         return True

@@ -279,6 +279,11 @@ class PostgresEventStore:
             except pg_errors.UniqueViolation as exc:
                 constraint = exc.diag.constraint_name
                 if constraint == "chronicle_events_aggregate_version":
+                    # A retry racing its own first attempt loses on the version first: when the
+                    # batch's ids are stored now, it is that retry and gets the stored events.
+                    stored = self._stored(batch)
+                    if stored:
+                        return matching_retry(batch, stored)
                     if expected_version is None:
                         continue  # "any version": another writer won this one; take the next
                     actual = self.get_aggregate_version(aggregate_id)
@@ -355,13 +360,16 @@ class PostgresEventStore:
         except psycopg.OperationalError as exc:
             raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
 
-    def _retry_result(self, batch: PreparedAppend) -> list[RecordedEvent]:
-        stored = self._events(
+    def _stored(self, batch: PreparedAppend) -> list[RecordedEvent]:
+        """The events of ``batch`` (by id) already stored for its aggregate."""
+        return self._events(
             f"SELECT {_COLUMNS} FROM chronicle_events WHERE aggregate_id = %s "
             "AND event_id = ANY(%s::uuid[]) ORDER BY version",
             (batch.aggregate_id, [event.event_id for event in batch.events]),
         )
-        return matching_retry(batch, stored)
+
+    def _retry_result(self, batch: PreparedAppend) -> list[RecordedEvent]:
+        return matching_retry(batch, self._stored(batch))
 
     # -- reads -------------------------------------------------------------------------------
 

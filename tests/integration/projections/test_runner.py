@@ -152,3 +152,25 @@ def test_a_projection_with_the_stop_policy_stops_at_a_poison_event(store: EventS
     runner.retry_parked()
     runner.catch_up()
     assert read_notes(store) == expected_notes(store.get_all_events(limit=100))
+
+
+def test_an_event_a_projection_does_not_handle_never_stops_it_even_if_it_does_not_decode(
+    store: EventStore,
+) -> None:
+    # A NoteAdded without its "text" cannot become a NoteAdded object; NoteCounts-like
+    # projections that do not handle the type must not care.
+    from chronicle.projections.projection import Projection, Table
+
+    class NothingButEdits(Projection):
+        name = "edits_only"
+        tables = (Table("edits_only", "id TEXT PRIMARY KEY"),)
+
+    store.append(
+        "note_bad", [NewEvent("NoteAdded", {"wrong": 1})], expected_version=0, aggregate_type="Note"
+    )
+    runner = ProjectionRunner(store, NothingButEdits(notes_registry), sleep=lambda _: None)
+    assert runner.catch_up() == 1
+    from chronicle.projections import parking
+
+    with store.session() as session:
+        assert parking.parked(session, "edits_only") == []
