@@ -458,9 +458,11 @@ def test_a_retry_racing_its_own_first_attempt_gets_the_stored_events(store: Even
         event = created(f"race {round_number}")
         start = threading.Barrier(2)
 
-        def send(event: NewEvent = event, start: threading.Barrier = start) -> None:
+        def send(
+            event: NewEvent = event, start: threading.Barrier = start, number: int = round_number
+        ) -> None:
             start.wait()
-            outcomes.append(append(store, f"message_r{round_number}", [event], expected=0))
+            outcomes.append(append(store, f"message_r{number}", [event], expected=0))
 
         threads = [threading.Thread(target=send) for _ in range(2)]
         for thread in threads:

@@ -249,6 +249,19 @@ def test_a_seal_signed_with_another_key_is_refused(store: EventStore) -> None:
     assert first.seal == 1
 
 
+def test_seals_rewritten_without_the_key_are_refused_when_a_trusted_key_is_given(
+    store: EventStore,
+) -> None:
+    sealed_history(store)
+    attack(store, "DELETE FROM chronicle_seals")
+    caught_up(store)
+    Sealer(store, key=None).run_once()  # the attacker re-seals, but has no key
+    report = verify(store)
+    first = report.first_problem
+    assert first is not None and first.kind is ProblemKind.SIGNATURE_INVALID
+    assert "unsigned" in first.message
+
+
 def test_a_restored_backup_is_reported_as_a_rollback_against_exported_evidence(
     store: EventStore, tmp_path: Path
 ) -> None:
