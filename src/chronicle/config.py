@@ -130,6 +130,10 @@ def load_settings(**overrides: Any) -> EventConfig:
     if not settings.queue_url.startswith(QUEUE_SCHEMES):
         raise ConfigurationError("EVENT_QUEUE_URL", f"must start with {', '.join(QUEUE_SCHEMES)}")
     settings.projection_mode_overrides()
+    if settings.signing_key is not None:
+        from chronicle.integrity.signing import load_signing_key
+
+        load_signing_key(settings.signing_key.get_secret_value())  # names the variable if bad
     if settings.pg_pool_min > settings.pg_pool_max:
         raise ConfigurationError("CHRONICLE_PG_POOL_MIN", "must not exceed CHRONICLE_PG_POOL_MAX")
     return settings

@@ -114,3 +114,12 @@ def test_event_config_is_read_on_first_use_not_at_import() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip() == "7"
+
+
+def test_a_signing_key_that_is_not_an_ed25519_key_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHRONICLE_SIGNING_KEY", "not a key")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert caught.value.variable == "CHRONICLE_SIGNING_KEY"

@@ -17,7 +17,7 @@ from chronicle.cli.app import (
     store_for,
 )
 from chronicle.config import get_settings
-from chronicle.errors import ConfigurationError
+from chronicle.errors import ConfigurationError, EvidenceFileError
 from chronicle.integrity import (
     Verifier,
     read_evidence,
@@ -80,7 +80,10 @@ def verify(
             return
         console.print(public_key_text(key.public), highlight=False)
         return
-    evidence = read_evidence(against) if against is not None else None
+    try:
+        evidence = read_evidence(against) if against is not None else None
+    except EvidenceFileError as exc:
+        fail(str(exc), code=2)
     trusted = trusted or (key.public if key else None)
     with store_for(store_url) as store:
         verifier = Verifier(store, public_key=trusted)

@@ -27,7 +27,7 @@ from rich.text import Text
 
 from chronicle.bootstrap import ChatContext, open_chat, open_publisher
 from chronicle.chat.domain.events import chat_events
-from chronicle.cli.app import StoreOption, command, console, fail, print_json
+from chronicle.cli.app import StoreOption, command, console, console_err, fail, print_json
 from chronicle.errors import ChronicleError, ConfigurationError, StoreUnavailableError
 from chronicle.integrity import sealer_for
 from chronicle.projections.rebuild import rebuild
@@ -147,11 +147,14 @@ def worker(
     metrics_port: int | None = typer.Option(
         None, "--metrics-port", help="Serve Prometheus metrics on this port (/metrics)."
     ),
+    metrics_interval: float = typer.Option(
+        5.0, min=0.1, help="Seconds between refreshes of the lag and size gauges."
+    ),
 ) -> None:
     """Run the background work: async read models, the sealer and, when enabled, the relay.
 
-    The relay runs when EVENT_PUBLISH_TO_QUEUE=true. Stops cleanly on Ctrl-C or SIGTERM; every
-    piece resumes from its checkpoint on restart.
+    The relay runs when EVENT_PUBLISH_TO_QUEUE=true. Stops cleanly on Ctrl-C or SIGTERM (exit 0);
+    exits 1 when one of its pieces died. Every piece resumes from its checkpoint on restart.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)
@@ -182,11 +185,21 @@ def worker(
         for thread in threads:
             thread.start()
         console.print(f"worker running: {', '.join(tasks)}")
-        while not stop.wait(0.5):
-            if not all(thread.is_alive() for thread in threads):
-                dead = [thread.name for thread in threads if not thread.is_alive()]
-                console.print(f"[bold red]worker stopping: {', '.join(dead)} ended unexpectedly")
+        dead: list[str] = []
+        while not stop.wait(metrics_interval):
+            dead = [thread.name for thread in threads if not thread.is_alive()]
+            if dead:
+                console_err.print(
+                    f"[bold red]worker stopping: {', '.join(dead)} ended unexpectedly"
+                )
                 stop.set()
+                break
+            try:
+                chat.refresh_metrics()
+            except ChronicleError as exc:  # the store is away: keep the last values, say so
+                logging.getLogger(__name__).warning("cannot refresh metrics: %s", exc)
         for thread in threads:
             thread.join()
         console.print("worker stopped")
+    if dead:
+        raise typer.Exit(1)  # a supervisor restarts it; every piece resumes from its checkpoint

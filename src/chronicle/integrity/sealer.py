@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chronicle.errors import ChronicleError
+from chronicle.errors import ChronicleError, EvidenceFileError
 from chronicle.integrity.chains import LOG_GENESIS, log_step
 from chronicle.integrity.seals import make_seal, write_evidence
 from chronicle.integrity.signing import SigningKey
@@ -53,6 +53,8 @@ class Sealer:
     def run_once(self) -> list[Seal]:
         """Seal everything committed so far; return the new seals (none when up to date)."""
         latest = self.store.latest_seal()
+        if latest is not None:
+            self._export(latest)  # a seal whose export failed last time gets its file now
         number = latest.number if latest else 0
         head = latest.head if latest else LOG_GENESIS
         count = latest.event_count if latest else 0
@@ -90,10 +92,23 @@ class Sealer:
             key=self.key,
         )
         self.store.append_seal(seal)
-        if self.export_dir is not None:
-            self.export_dir.mkdir(parents=True, exist_ok=True)
-            write_evidence(seal, self.export_dir / f"seal-{number:08d}.json")
+        self._export(seal)
         return seal
+
+    def _export(self, seal: Seal) -> None:
+        """Write ``seal`` to the export folder, if one is set and the file is not there yet."""
+        if self.export_dir is None:
+            return
+        path = self.export_dir / f"seal-{seal.number:08d}.json"
+        if path.exists():
+            return
+        try:
+            self.export_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EvidenceFileError(
+                f"cannot create the seal folder {self.export_dir}: {exc}"
+            ) from exc
+        write_evidence(seal, path)
 
     def follow(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Seal new events every ``interval`` seconds until ``stop`` is set."""

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from chronicle.errors import ChronicleError
+from chronicle.errors import ChronicleError, StoreUnavailableError
 from chronicle.events import RecordedEvent
 from chronicle.projections import parking
 from chronicle.projections.checkpoints import (
@@ -90,6 +90,8 @@ class ProjectionRunner:
                 self._apply(session, start, events)
         except CheckpointMovedError:
             return 0  # another runner or a rebuild got there first: reload next time
+        except StoreUnavailableError:
+            raise  # the store, not an event, failed: nothing to park; run() waits and retries
         except Exception as exc:  # a handler failed: find which event, keep the ones before it
             log.info("projection %s: batch failed (%s); replaying one by one", self.name, exc)
             return self._one_by_one(start, events)
@@ -145,6 +147,8 @@ class ProjectionRunner:
                 return None
             except CheckpointMovedError:
                 return CheckpointMovedError
+            except StoreUnavailableError:
+                raise
             except Exception as exc:  # recorded and retried; parked after the last attempt
                 last_error = exc
                 log.warning(

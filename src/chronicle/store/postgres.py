@@ -23,6 +23,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from chronicle.errors import (
     ConcurrencyError,
+    ConfigurationError,
     ImmutableEventError,
     InvalidEventError,
     SchemaVersionError,
@@ -140,6 +141,7 @@ class PostgresEventStore:
     ) -> None:
         self.url = url
         self._max_event_bytes = max_event_bytes
+        _probe(url, connect_timeout)
         self._pool = ConnectionPool(
             url,
             min_size=min_connections,
@@ -678,6 +680,28 @@ def _single_event_params(batch: PreparedAppend) -> dict[str, Any]:
         "metadata": event.metadata,
         "digest": event.digest,
     }
+
+
+def _probe(url: str, timeout: float) -> None:
+    """Connect once before building the pool: a bad URL or a server that is down is reported at
+    once with the driver's reason, instead of after the pool's whole timeout."""
+    try:
+        with psycopg.connect(url, connect_timeout=max(1, int(timeout))):
+            return
+    except psycopg.ProgrammingError as exc:
+        raise ConfigurationError(
+            "EVENT_STORE_URL", f"{_redact(url)} is not a valid PostgreSQL URL: {exc}"
+        ) from exc
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip()
+        if "invalid" in reason:  # libpq's word for a malformed option (port, sslmode…)
+            raise ConfigurationError(
+                "EVENT_STORE_URL", f"{_redact(url)} is not a valid PostgreSQL URL: {reason}"
+            ) from exc
+        raise StoreUnavailableError(
+            f"cannot connect to PostgreSQL at {_redact(url)}: {reason}; is the server running "
+            "and EVENT_STORE_URL right?"
+        ) from exc
 
 
 def _configure_connection(conn: psycopg.Connection[Any]) -> None:

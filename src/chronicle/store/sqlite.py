@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from chronicle.errors import (
     ConcurrencyError,
+    ConfigurationError,
     DuplicateEventError,
     ImmutableEventError,
     SchemaVersionError,
@@ -50,10 +52,19 @@ _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 
 
 def path_from_url(url: str) -> str:
-    """``sqlite:///relative/path``, ``sqlite:////absolute/path`` or ``sqlite:///:memory:``."""
+    """The file of ``sqlite:///relative/path`` or ``sqlite:////absolute/path``.
+
+    In-memory databases are refused: each connection would see a database of its own, and an
+    audit trail that vanishes with the process is not one.
+    """
     if not url.startswith("sqlite:///"):
-        raise StoreUnavailableError(f"not a SQLite URL (sqlite:///path): {url!r}")
-    return url.removeprefix("sqlite:///") or ":memory:"
+        raise ConfigurationError("EVENT_STORE_URL", f"not a SQLite URL (sqlite:///path): {url!r}")
+    path = url.removeprefix("sqlite:///")
+    if path in ("", ":memory:") or path.startswith("file::memory:"):
+        raise ConfigurationError(
+            "EVENT_STORE_URL", "an in-memory SQLite store is not supported; give a file path"
+        )
+    return path
 
 
 def _row_to_event(row: tuple[Any, ...]) -> RecordedEvent:
@@ -87,6 +98,19 @@ def _row_to_seal(row: tuple[Any, ...]) -> Seal:
     )
 
 
+class _Reader:
+    """A thread's read connection; closed when the thread (and so this object) goes away."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        with suppress(sqlite3.Error):
+            self.conn.close()
+
+
 class SQLiteEventStore:
     """Event store in one SQLite file. Safe for many threads and several processes."""
 
@@ -110,11 +134,15 @@ class SQLiteEventStore:
         self._max_event_bytes = max_event_bytes
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self._closed = False
-        if self.path != ":memory:":
+        try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"cannot create the folder of the SQLite store {self.path!r}: {exc}"
+            ) from exc
         self._writer = self._connect()
         if migrate:
             self.migrate()
@@ -139,13 +167,14 @@ class SQLiteEventStore:
     def _reader(self) -> sqlite3.Connection:
         if self._closed:
             raise StoreUnavailableError("the store is closed")
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            # Held by the thread alone: when the thread ends, the connection closes with it.
+            reader = _Reader(self._connect())
+            self._local.reader = reader
             with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+                self._readers.add(reader)
+        return reader.conn
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -183,8 +212,8 @@ class SQLiteEventStore:
         with self._write_lock:
             self._writer.close()
         with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
+            for reader in list(self._readers):
+                reader.conn.close()
             self._readers.clear()
 
     # -- schema ------------------------------------------------------------------------------
@@ -561,11 +590,10 @@ class SQLiteEventStore:
             ).fetchall()
         )
         size = 0
-        if self.path != ":memory:":
-            for suffix in ("", "-wal", "-shm"):
-                candidate = Path(self.path + suffix)
-                if candidate.exists():
-                    size += candidate.stat().st_size
+        for suffix in ("", "-wal", "-shm"):
+            candidate = Path(self.path + suffix)
+            if candidate.exists():
+                size += candidate.stat().st_size
         return StoreStats(
             backend=self.backend,
             total_events=total,

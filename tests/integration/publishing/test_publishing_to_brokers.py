@@ -205,7 +205,9 @@ def test_eight_writers_and_a_broker_outage_lose_nothing(store: EventStore, broke
     assert relay.refresh_lag().events == 0
 
 
-def _relay_process(store_url: str, broker: Broker) -> subprocess.Popen[bytes]:
+def _relay_process(
+    store_url: str, broker: Broker, batch_size: int = 250
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "EVENT_PUBLISH_TO_QUEUE": "true",
@@ -221,7 +223,7 @@ def _relay_process(store_url: str, broker: Broker) -> subprocess.Popen[bytes]:
             "from chronicle.cli import main; main()",
             "relay",
             "--batch-size",
-            "250",
+            str(batch_size),
             "--idle-wait",
             "0.05",
         ],
@@ -237,7 +239,8 @@ def test_a_relay_killed_mid_batch_resumes_from_its_checkpoint_and_loses_nothing(
     write(store, aggregates=20, events_each=150)
     total = 3000
     collector = broker.collector()
-    process = _relay_process(store_url, broker)
+    # Small batches keep the first relay busy long enough to be killed in the middle of the log.
+    process = _relay_process(store_url, broker, batch_size=5)
     checkpoint = checkpoint_name(broker.publisher().destination)
     try:
         collector.wait_for(300)

@@ -19,6 +19,7 @@ from chronicle.chat.domain.events import (
     mentions_in,
 )
 from chronicle.chat.domain.ids import check_id, new_id
+from chronicle.chat.domain.text import control_character_in
 from chronicle.events import JSONObject
 from chronicle.registry import dispatch_table
 
@@ -33,6 +34,8 @@ def _check_content(content: str) -> str:
         raise InvalidMessageError(
             f"a message is at most {MAX_CONTENT_LENGTH} characters, not {len(content)}"
         )
+    if (character := control_character_in(content)) is not None:
+        raise InvalidMessageError(f"a message cannot contain the control character {character}")
     return content
 
 

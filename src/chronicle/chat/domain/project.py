@@ -18,6 +18,7 @@ from chronicle.aggregate import Aggregate
 from chronicle.chat.domain.errors import InvalidProjectError, InvalidTransitionError
 from chronicle.chat.domain.events import ProjectCreated, ProjectStatusChanged, chat_events
 from chronicle.chat.domain.ids import check_id, new_id
+from chronicle.chat.domain.text import control_character_in
 from chronicle.events import JSONObject
 from chronicle.registry import dispatch_table
 
@@ -60,6 +61,11 @@ class Project(Aggregate):
             raise InvalidProjectError(
                 f"a project description is at most {MAX_DESCRIPTION_LENGTH} characters"
             )
+        for field, text in (("name", name), ("description", description)):
+            if (character := control_character_in(text)) is not None:
+                raise InvalidProjectError(
+                    f"a project {field} cannot contain the control character {character}"
+                )
         check_id(owner_id, "User", "owner_id")
         project = cls(
             check_id(project_id, "Project", "project_id")

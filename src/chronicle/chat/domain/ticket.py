@@ -25,6 +25,7 @@ from chronicle.chat.domain.events import (
     chat_events,
 )
 from chronicle.chat.domain.ids import check_id, new_id
+from chronicle.chat.domain.text import control_character_in
 from chronicle.events import JSONObject
 from chronicle.registry import dispatch_table
 
@@ -93,6 +94,11 @@ class Ticket(Aggregate):
             raise InvalidTicketError(
                 f"a ticket description is at most {MAX_DESCRIPTION_LENGTH} characters"
             )
+        for field, text in (("title", title), ("description", description)):
+            if (character := control_character_in(text)) is not None:
+                raise InvalidTicketError(
+                    f"a ticket {field} cannot contain the control character {character}"
+                )
         if priority not in PRIORITIES:
             raise InvalidTicketError(
                 f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}"

@@ -107,3 +107,14 @@ def test_a_deleted_message_can_be_neither_edited_nor_deleted_again(command: str)
 def test_a_message_that_was_never_created_cannot_be_edited() -> None:
     with pytest.raises(InvalidMessageError, match="does not exist"):
         given().edit("hello")
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\x7f"])
+def test_a_message_with_a_control_character_is_refused_and_records_nothing(character: str) -> None:
+    with pytest.raises(InvalidMessageError, match="control character"):
+        Message.create(f"hello{character}world", "alice")
+
+
+def test_tabs_and_newlines_are_ordinary_text() -> None:
+    message = Message.create("line one\n\tline two\r\n", "alice")
+    assert message.pending_events

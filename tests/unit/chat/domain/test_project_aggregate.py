@@ -69,3 +69,8 @@ def test_every_status_change_the_state_machine_forbids_is_refused(old: str, new:
 def test_an_unknown_status_is_refused() -> None:
     with pytest.raises(InvalidProjectError, match="paused"):
         given(CREATED).change_status("paused")
+
+
+def test_a_project_description_with_nul_is_refused() -> None:
+    with pytest.raises(InvalidProjectError, match="control character"):
+        Project.create("name", new_id("User"), "bad\x00description")

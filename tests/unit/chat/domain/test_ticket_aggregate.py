@@ -90,3 +90,8 @@ def test_every_status_change_the_state_machine_forbids_is_refused(old: str, new:
     with pytest.raises(InvalidTransitionError):
         ticket.change_status(new)
     assert ticket.pending_events == [] and ticket.status == old
+
+
+def test_a_ticket_title_with_nul_is_refused() -> None:
+    with pytest.raises(InvalidTicketError, match="control character U\\+0000"):
+        Ticket.create("bad\x00title", new_id("Project"))
