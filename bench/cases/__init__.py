@@ -1,8 +1,9 @@
 """The benchmark cases, one module each; ``ALL`` lists them in the order they run.
 
 A case is a :class:`Case` whose ``build`` prepares its contenders on a site (a PostgreSQL database
-or a SQLite directory) and returns the benchmarks to run. A later case (projections, relay, the
-HTTP service) plugs in as one more module added to ``ALL``.
+or a SQLite directory) and returns the benchmarks to run. A later case plugs in as one more module
+added to :func:`all_cases`: the next is case 11, ``POST /messages`` through the chat service
+beside a minimal FastAPI app doing the same database work (wrk with 16 connections).
 """
 
 from __future__ import annotations
@@ -25,11 +26,24 @@ class Scale:
     aggregate_events: int = 10_000  # case 5
     writers: int = 8  # case 3
     page: int = 10_000  # events per page when reading the whole log
+    replay_events: int = 100_000  # case 7
+    delay_events: int = 2_000  # case 8
+    verify_events: int = 100_000  # case 9
+    relay_events: int = 20_000  # case 10
 
     @classmethod
     def for_mode(cls, quick: bool) -> Scale:
         if quick:
-            return cls(quick=True, seconds=0.25, scan_events=200_000, big_aggregate=10_000)
+            return cls(
+                quick=True,
+                seconds=0.25,
+                scan_events=200_000,
+                big_aggregate=10_000,
+                replay_events=10_000,
+                delay_events=400,
+                verify_events=10_000,
+                relay_events=2_000,
+            )
         return cls(quick=False, seconds=2.0, scan_events=1_000_000, big_aggregate=100_000)
 
 
@@ -48,7 +62,11 @@ def all_cases() -> list[Case]:
         concurrent_writers,
         load_aggregate,
         read_aggregate,
+        read_model_delay,
+        relay,
+        replay,
         scan_log,
+        verify,
     )
 
     return [
@@ -58,4 +76,9 @@ def all_cases() -> list[Case]:
         load_aggregate.CASE,
         read_aggregate.CASE,
         scan_log.CASE,
+        replay.CASE,
+        read_model_delay.CASE,
+        verify.CASE,
+        relay.CASE,
+        # Plug point: the POST /messages case (11) goes here once the chat service has landed.
     ]

@@ -1,15 +1,20 @@
 """Case 4: load one aggregate with 100 and with 100,000 events, with and without snapshots.
 
-Loading an aggregate (state from a snapshot plus the events after it) needs Chronicle's domain
-layer (aggregate base and repository), which lands with the domain issue. Until then this case
-measures the raw driver and the peer only; Chronicle plugs in as one more ``Subject`` built in
-``_subjects`` (marked below) on the same data shape: the snapshot sits ``TAIL`` events behind
-the head, as it would with a snapshot every 100 events.
+- Chronicle: the chat ``Message`` aggregate through ``chronicle.repository``: a repository from
+  ``chronicle.bootstrap.open_repository`` (newest valid snapshot, then the tail) and, without
+  snapshots, ``load_aggregate(..., use_snapshots=False)`` (every event upcast and applied).
+- raw: plain SELECTs of the snapshot row and the tail, folded into a dict.
+- peer: its repository, with and without its snapshotting.
+
+Every contender's snapshot sits ``TAIL`` events behind the head, as it would with a snapshot
+every 100 events. The long histories are copies of one stored event made inside the database
+(``bench.fill``), so their hashes are not a valid chain: loading does not verify them.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from bench import fill, payload
 from bench.cases import Case, Scale
@@ -18,7 +23,12 @@ from bench.harness import Benchmark, Subject, duration_ms
 from bench.peer import Message, events_table
 from bench.places import Site
 from bench.reads import load_state
-from chronicle import NewEvent, open_store
+from chronicle import EventStore, NewEvent, open_store
+from chronicle.bootstrap import open_repository
+from chronicle.chat.domain import Message as ChatMessage
+from chronicle.chat.domain import chat_events
+from chronicle.chat.domain.events import MessageCreated, MessageUpdated
+from chronicle.repository import load_aggregate
 from chronicle.store.protocol import Snapshot
 
 TAIL = 50
@@ -71,6 +81,9 @@ def _benchmarks(site: Site, size: int) -> list[Benchmark]:
     snapshotting.take_snapshot(message.id, version=snapshot_version)
     peer_id: uuid.UUID = message.id
 
+    # Chronicle: a chat message created, then edited up to ``size`` events, and a snapshot.
+    store, chronicle_load = _chronicle(site, size, snapshot_version)
+
     benchmarks = []
     for with_snapshot in (False, True):
         app = snapshotting if with_snapshot else plain
@@ -88,8 +101,11 @@ def _benchmarks(site: Site, size: int) -> list[Benchmark]:
         def peer_load(app: object = app) -> float:
             return duration_ms(lambda: _expect(app.repository.get(peer_id).events_seen, size))  # type: ignore[attr-defined]
 
-        subjects = [Subject("raw", raw_load), Subject("peer", peer_load)]
-        # Plug point: Subject("chronicle", ...) loading through Chronicle's repository.
+        subjects = [
+            Subject("chronicle", chronicle_load(with_snapshot)),
+            Subject("raw", raw_load),
+            Subject("peer", peer_load),
+        ]
         benchmarks.append(
             Benchmark(
                 case=4,
@@ -99,20 +115,63 @@ def _benchmarks(site: Site, size: int) -> list[Benchmark]:
                 backend=site.backend,
                 unit="ms",
                 subjects=subjects,
-                notes=[
-                    "Chronicle: needs the domain layer (aggregate + repository), not landed yet"
-                ],
+                notes=["Chronicle: chat Message aggregate (upcast + apply per event)"],
             )
         )
     # The connections are shared by both benchmarks; the last one closes them.
-    benchmarks[-1].subjects[0].close = conn.close
+    benchmarks[-1].subjects[0].close = store.close
+    benchmarks[-1].subjects[1].close = conn.close
 
     def close_peer() -> None:
         plain.close()
         snapshotting.close()
 
-    benchmarks[-1].subjects[1].close = close_peer
+    benchmarks[-1].subjects[2].close = close_peer
     return benchmarks
+
+
+def _chronicle(
+    site: Site, size: int, snapshot_version: int
+) -> tuple[EventStore, Callable[[bool], Callable[[], float]]]:
+    """Chronicle's store holding one ``size``-event message and a snapshot at ``snapshot_version``.
+
+    Returns the store and, for "with snapshot" or not, a measurement loading it.
+    """
+    place = site.place(f"load{size}_chronicle")
+    store = open_store(place.chronicle_url)
+    aggregate_id = "message_load"
+    to_new = chat_events.to_new_event
+    created = MessageCreated(payload.CONTENT, payload.USERNAME, payload.MESSAGE_TYPE)
+    store.append(
+        aggregate_id,
+        [
+            to_new(created, metadata=payload.metadata()),
+            to_new(MessageUpdated(payload.CONTENT[::-1]), metadata=payload.metadata()),
+        ],
+        expected_version=0,
+        aggregate_type=ChatMessage.aggregate_type,
+        user_id=payload.USER_ID,
+    )
+    conn = place.raw_connect()
+    try:
+        fill.extend_chronicle_aggregate(conn, site.backend, aggregate_id, size)
+    finally:
+        conn.close()
+    repository = open_repository(store, ChatMessage)
+    at = load_aggregate(store, ChatMessage, aggregate_id, to_version=snapshot_version)
+    repository.save_snapshot(at)
+
+    def measurement(with_snapshot: bool) -> Callable[[], float]:
+        def load() -> None:
+            if with_snapshot:
+                message = repository.load(aggregate_id)
+            else:
+                message = load_aggregate(store, ChatMessage, aggregate_id, use_snapshots=False)
+            _expect(message.version, size)
+
+        return lambda: duration_ms(load)
+
+    return store, measurement
 
 
 def _expect(seen: int, size: int) -> None:

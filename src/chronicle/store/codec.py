@@ -58,7 +58,8 @@ def _needs_reference_encoder(value: Any, where: str, depth: int = 0) -> bool:
                 )
             if not key.isascii() and max(key) > _BMP_MAX:
                 slow = True
-            if _needs_reference_encoder(item, where, depth + 1):
+            # Strings are most values of an event: checked here, without a call per value.
+            if type(item) is not str and _needs_reference_encoder(item, where, depth + 1):
                 slow = True
         return slow
     if kind is list or kind is tuple:

@@ -11,7 +11,7 @@ different aggregates never contend for it. Nothing here depends on how a backend
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 
@@ -20,6 +20,9 @@ GENESIS = bytes(32)
 
 def format_timestamp(ts: datetime) -> str:
     """The one text form of a timestamp: UTC, microseconds, ``Z`` suffix."""
+    if ts.tzinfo is UTC and ts.year >= 1000:
+        # The same text, about 5x faster than strftime (once per append, and in verification).
+        return ts.isoformat(timespec="microseconds")[:-6] + "Z"
     return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -68,10 +68,11 @@ _ROLE_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # PL/pgSQL's per-call overhead is the largest server-side cost of a one-event append. It inserts
 # only when the head version is the expected one (or any, for None); when it inserts nothing, the
 # function path runs to tell a conflict from a retry. The hash is the same chain as
-# ``integrity.chain``: SHA-256(previous hash ‖ version as int8 ‖ content digest).
+# ``integrity.chain``: SHA-256(previous hash ‖ version as int8 ‖ content digest). Positional
+# parameters (see ``_single_event_params``): psycopg maps them without reordering a dict.
 _APPEND_ONE = (
     "WITH head AS ("
-    "  SELECT e.version, e.hash FROM chronicle_events e WHERE e.aggregate_id = %(aggregate_id)s"
+    "  SELECT e.version, e.hash FROM chronicle_events e WHERE e.aggregate_id = %s"
     "  ORDER BY e.version DESC LIMIT 1"
     "), previous AS ("
     "  SELECT coalesce((SELECT version FROM head), 0) AS version,"
@@ -79,11 +80,9 @@ _APPEND_ONE = (
     ") "
     "INSERT INTO chronicle_events AS e (event_id, aggregate_id, aggregate_type, event_type, "
     "version, schema_version, partition, timestamp, user_id, data, metadata, hash) "
-    "SELECT %(event_id)s::uuid, %(aggregate_id)s, %(aggregate_type)s, %(event_type)s, "
-    "p.version + 1, %(schema_version)s::smallint, %(partition)s::smallint, %(timestamp)s, "
-    "%(user_id)s, %(data)s, %(metadata)s, "
-    "sha256(p.hash || int8send(p.version + 1) || %(digest)s::bytea) "
-    "FROM previous p WHERE %(expected)s::bigint IS NULL OR p.version = %(expected)s::bigint "
+    "SELECT %s::uuid, %s, %s, %s, p.version + 1, %s::smallint, %s::smallint, %s, %s, %s, %s, "
+    "sha256(p.hash || int8send(p.version + 1) || %s::bytea) "
+    "FROM previous p WHERE %s::bigint IS NULL OR p.version = %s::bigint "
     "RETURNING e.position, e.version, e.hash"
 )
 _MIGRATION_LOCK = 0x6368726F6E69636C  # "chronicl": one advisory lock key for schema changes
@@ -249,20 +248,6 @@ class PostgresEventStore:
             user_id=user_id,
             max_event_bytes=self._max_event_bytes,
         )
-        params = (
-            aggregate_id,
-            aggregate_type,
-            expected_version,
-            user_id,
-            batch.partition,
-            batch.events[0].timestamp,
-            [event.event_id for event in batch.events],
-            [event.event_type for event in batch.events],
-            [event.schema_version for event in batch.events],
-            [event.data for event in batch.events],
-            [event.metadata for event in batch.events],
-            [event.digest for event in batch.events],
-        )
         one = _single_event_params(batch) if len(batch.events) == 1 else None
         for _attempt in range(_ANY_VERSION_RETRIES):
             try:
@@ -271,10 +256,10 @@ class PostgresEventStore:
                     if not rows:
                         # A batch, or a single event whose expected version did not match: the
                         # function tells a conflict (CH409) from a retry of a stored batch (CH200).
-                        rows = self._fetch(_APPEND, params)
+                        rows = self._fetch(_APPEND, _batch_params(batch))
                     recorded = self._recorded(batch, rows)
                 else:
-                    recorded = self._append_with_inline(batch, params, one, inline)
+                    recorded = self._append_with_inline(batch, one, inline)
                 if self._notifier is not None:
                     self._notifier.appended()
                 return recorded
@@ -306,8 +291,7 @@ class PostgresEventStore:
     def _append_with_inline(
         self,
         batch: PreparedAppend,
-        params: Sequence[Any],
-        one: Mapping[str, Any] | None,
+        one: Sequence[Any] | None,
         inline: InlineHandler,
     ) -> list[RecordedEvent]:
         """The append and the inline read-model changes, in one transaction."""
@@ -319,7 +303,7 @@ class PostgresEventStore:
                         cur.execute(_APPEND_ONE, one)
                         rows = cur.fetchall()
                     if not rows:
-                        cur.execute(_APPEND, params)
+                        cur.execute(_APPEND, _batch_params(batch))
                         rows = cur.fetchall()
                     recorded = self._recorded(batch, rows)
                 inline(PostgresSession(conn), recorded)
@@ -664,22 +648,45 @@ class PostgresEventStore:
             raise
 
 
-def _single_event_params(batch: PreparedAppend) -> dict[str, Any]:
+def _single_event_params(batch: PreparedAppend) -> tuple[Any, ...]:
+    """``_APPEND_ONE``'s parameters, in the order of its placeholders."""
     event = batch.events[0]
-    return {
-        "aggregate_id": batch.aggregate_id,
-        "aggregate_type": batch.aggregate_type,
-        "expected": batch.expected_version,
-        "user_id": batch.user_id,
-        "partition": batch.partition,
-        "timestamp": event.timestamp,
-        "event_id": event.event_id,
-        "event_type": event.event_type,
-        "schema_version": event.schema_version,
-        "data": event.data,
-        "metadata": event.metadata,
-        "digest": event.digest,
-    }
+    expected = batch.expected_version
+    return (
+        batch.aggregate_id,
+        event.event_id,
+        batch.aggregate_id,
+        batch.aggregate_type,
+        event.event_type,
+        event.schema_version,
+        batch.partition,
+        event.timestamp,
+        batch.user_id,
+        event.data,
+        event.metadata,
+        event.digest,
+        expected,
+        expected,
+    )
+
+
+def _batch_params(batch: PreparedAppend) -> tuple[Any, ...]:
+    """``chronicle_append``'s parameters (built only when a batch, or a mismatch, needs it)."""
+    events = batch.events
+    return (
+        batch.aggregate_id,
+        batch.aggregate_type,
+        batch.expected_version,
+        batch.user_id,
+        batch.partition,
+        events[0].timestamp,
+        [event.event_id for event in events],
+        [event.event_type for event in events],
+        [event.schema_version for event in events],
+        [event.data for event in events],
+        [event.metadata for event in events],
+        [event.digest for event in events],
+    )
 
 
 def _probe(url: str, timeout: float) -> None:

@@ -77,7 +77,15 @@ def check_user_id(value: object) -> str | None:
     return value
 
 
+# The canonical text of a UUID (what ``str(uuid.UUID(...))`` gives): accepted as it is.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def check_event_id(value: object) -> str:
+    # Ids made by Chronicle are already canonical: a regular expression is ~10x cheaper than
+    # parsing; any other spelling is parsed and normalised.
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value) is not None:
+        return value
     try:
         if type(value) is not str:
             raise ValueError
