@@ -36,13 +36,13 @@ class Scale:
         if quick:
             return cls(
                 quick=True,
-                seconds=0.25,
+                seconds=0.2,
                 scan_events=200_000,
                 big_aggregate=10_000,
-                replay_events=10_000,
-                delay_events=400,
-                verify_events=10_000,
-                relay_events=2_000,
+                replay_events=5_000,
+                delay_events=300,
+                verify_events=5_000,
+                relay_events=1_000,
             )
         return cls(quick=False, seconds=2.0, scan_events=1_000_000, big_aggregate=100_000)
 
