@@ -309,6 +309,18 @@ class PostgresEventStore:
         except psycopg.OperationalError as exc:
             raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read-only transaction on a pooled connection."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute("SET TRANSACTION READ ONLY")
+                yield PostgresSession(conn)
+        except PoolTimeout as exc:
+            raise StoreUnavailableError(f"no PostgreSQL connection available: {exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
+
     def _retry_result(self, batch: PreparedAppend) -> list[RecordedEvent]:
         stored = self._events(
             f"SELECT {_COLUMNS} FROM chronicle_events WHERE aggregate_id = %s "

@@ -175,6 +175,10 @@ class EventStore(Protocol):
         """A transaction on the store's database, for read models and their checkpoints."""
         ...
 
+    def read_session(self) -> AbstractContextManager[Session]:
+        """A read-only view of the store's database (read-model queries; never blocks writers)."""
+        ...
+
     def open_wakeup(self) -> Wakeup:
         """A waiter for log followers, woken soon after new events commit."""
 

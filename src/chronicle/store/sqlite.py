@@ -174,6 +174,16 @@ class SQLiteEventStore:
         with self._write() as conn:
             yield SQLiteSession(conn)
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """This thread's reader connection: WAL lets it read while the writer writes."""
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            yield SQLiteSession(conn)
+        finally:
+            conn.execute("ROLLBACK")
+
     def open_wakeup(self) -> Wakeup:
         """A waiter woken soon after any connection commits (``PRAGMA data_version``)."""
         return SQLiteWakeup(self.path)
