@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 from .conftest import Api, assert_problem
@@ -217,23 +218,7 @@ def test_eight_clients_editing_one_message_each_version_is_won_exactly_once(api:
     clients, rounds = 8, 4
     winners: list[str] = []
     for round_number in range(1, rounds + 1):
-        barrier = threading.Barrier(clients)
-        statuses: dict[int, int] = {}
-
-        def edit(index: int, version: int = round_number) -> None:
-            barrier.wait()
-            response = api.client.patch(
-                f"/messages/{message['id']}",
-                json={"content": f"round {version} by client {index}", "expected_version": version},
-                headers=api.as_("alice"),
-            )
-            statuses[index] = response.status_code
-
-        threads = [threading.Thread(target=edit, args=(i,)) for i in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        statuses = race(api, message["id"], clients, round_number)
         assert sorted(statuses.values()) == [200] + [409] * (clients - 1)
         winner = next(i for i, status in statuses.items() if status == 200)
         winners.append(f"round {round_number} by client {winner}")
@@ -243,8 +228,28 @@ def test_eight_clients_editing_one_message_each_version_is_won_exactly_once(api:
     assert versions == list(range(1, rounds + 2))
     # No lost update: each edit's "old" content is exactly the previous winner's content.
     contents = [message["content"], *winners]
-    for entry, (old, new) in zip(
-        history["events"][1:], zip(contents, contents[1:], strict=False), strict=True
-    ):
+    for entry, (old, new) in zip(history["events"][1:], itertools.pairwise(contents), strict=True):
         change = next(c for c in entry["changes"] if c["field"] == "content")
         assert (change["old"], change["new"]) == (old, new)
+
+
+def race(api: Api, message_id: str, clients: int, version: int) -> dict[int, int]:
+    """``clients`` threads PATCH the message at once with the same expected version."""
+    barrier = threading.Barrier(clients)
+    statuses: dict[int, int] = {}
+
+    def edit(index: int) -> None:
+        barrier.wait()
+        response = api.client.patch(
+            f"/messages/{message_id}",
+            json={"content": f"round {version} by client {index}", "expected_version": version},
+            headers=api.as_("alice"),
+        )
+        statuses[index] = response.status_code
+
+    threads = [threading.Thread(target=edit, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
