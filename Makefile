@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/chronicle migrate
 	$(BIN)/chronicle stats
+	$(BIN)/chronicle serve --demo
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -85,6 +85,8 @@ class EventConfig(BaseSettings):
 
     signing_key: SecretStr | None = Field(None, validation_alias="CHRONICLE_SIGNING_KEY")
     seal_dir: str | None = Field(None, validation_alias="CHRONICLE_SEAL_DIR")
+    secret_key: SecretStr | None = Field(None, validation_alias="CHRONICLE_SECRET_KEY")
+    token_minutes: int = Field(60, ge=1, le=7 * 24 * 60, validation_alias="CHRONICLE_TOKEN_MINUTES")
 
 
 _FIELD_TO_VARIABLE = {

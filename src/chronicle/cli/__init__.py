@@ -13,6 +13,7 @@ from chronicle.cli import (  # noqa: F401  (each registers its commands)
     integrity_commands,
     projection_commands,
     publish_commands,
+    serve_commands,
     store_commands,
 )
 from chronicle.cli.app import app, console_err

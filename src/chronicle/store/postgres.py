@@ -41,7 +41,7 @@ from chronicle.store.prepare import (
     prepare_append,
 )
 from chronicle.store.protocol import InlineHandler, Seal, Snapshot, StoreStats
-from chronicle.store.queries import check_instant, check_limit
+from chronicle.store.queries import check_instant, check_limit, search_conditions
 from chronicle.store.session import PostgresSession, Session
 from chronicle.store.wakeup import PostgresNotifier, PostgresWakeup, Wakeup
 
@@ -346,6 +346,18 @@ class PostgresEventStore:
         except psycopg.OperationalError as exc:
             raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read-only transaction on a pooled connection."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute("SET TRANSACTION READ ONLY")
+                yield PostgresSession(conn)
+        except PoolTimeout as exc:
+            raise StoreUnavailableError(f"no PostgreSQL connection available: {exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
+
     def _stored(self, batch: PreparedAppend) -> list[RecordedEvent]:
         """The events of ``batch`` (by id) already stored for its aggregate."""
         return self._events(
@@ -435,6 +447,38 @@ class PostgresEventStore:
             "  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
             "ORDER BY transaction_id, position LIMIT %s",
             (after, after, limit),
+        )
+
+    def search_events(
+        self,
+        *,
+        user_id: str | None = None,
+        aggregate_type: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[RecordedEvent]:
+        check_version(after, "after", allow_none=True)
+        check_limit(limit)
+        filters, params = search_conditions(
+            user_id=user_id,
+            aggregate_type=aggregate_type,
+            event_type=event_type,
+            since=since,
+            until=until,
+            placeholder="%s",
+            instant=lambda value: value,
+        )
+        # The same cursor and visibility bound as read_all: a page never skips an event that a
+        # running transaction commits later.
+        return self._events(
+            f"SELECT {_COLUMNS} FROM chronicle_events "
+            f"WHERE (transaction_id, position) > ({_CURSOR}) "
+            f"  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()){filters} "
+            "ORDER BY transaction_id, position LIMIT %s",
+            [after or 0, after or 0, *params, limit],
         )
 
     def read_visible(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:

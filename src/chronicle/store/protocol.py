@@ -139,6 +139,25 @@ class EventStore(Protocol):
         """
         ...
 
+    def search_events(
+        self,
+        *,
+        user_id: str | None = None,
+        aggregate_type: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[RecordedEvent]:
+        """A page of the events matching every filter given, in commit order after ``after``.
+
+        The cursor works as in ``read_all`` (pass the last event's ``position``), so paging never
+        skips nor repeats an event while writers go on. ``since``/``until`` are inclusive,
+        timezone-aware bounds on the timestamp. Bad arguments raise ``InvalidEventError``.
+        """
+        ...
+
     def read_visible(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
         """Like ``read_all`` but without holding back events behind running transactions.
 
@@ -154,6 +173,10 @@ class EventStore(Protocol):
 
     def session(self) -> AbstractContextManager[Session]:
         """A transaction on the store's database, for read models and their checkpoints."""
+        ...
+
+    def read_session(self) -> AbstractContextManager[Session]:
+        """A read-only view of the store's database (read-model queries; never blocks writers)."""
         ...
 
     def open_wakeup(self) -> Wakeup:

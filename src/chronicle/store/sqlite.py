@@ -39,7 +39,7 @@ from chronicle.store.prepare import (
     prepare_append,
 )
 from chronicle.store.protocol import InlineHandler, Seal, Snapshot, StoreStats
-from chronicle.store.queries import check_instant, check_limit
+from chronicle.store.queries import check_instant, check_limit, search_conditions
 from chronicle.store.session import Session, SQLiteSession
 from chronicle.store.wakeup import SQLiteWakeup, Wakeup
 
@@ -202,6 +202,16 @@ class SQLiteEventStore:
         """A write transaction on the store's database (for read models and their checkpoints)."""
         with self._write() as conn:
             yield SQLiteSession(conn)
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """This thread's reader connection: WAL lets it read while the writer writes."""
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            yield SQLiteSession(conn)
+        finally:
+            conn.execute("ROLLBACK")
 
     def open_wakeup(self) -> Wakeup:
         """A waiter woken soon after any connection commits (``PRAGMA data_version``)."""
@@ -439,6 +449,34 @@ class SQLiteEventStore:
         return self._query(
             f"SELECT {_COLUMNS} FROM chronicle_events WHERE position > ? ORDER BY position LIMIT ?",
             (after or 0, limit),
+        )
+
+    def search_events(
+        self,
+        *,
+        user_id: str | None = None,
+        aggregate_type: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[RecordedEvent]:
+        check_version(after, "after", allow_none=True)
+        check_limit(limit)
+        filters, params = search_conditions(
+            user_id=user_id,
+            aggregate_type=aggregate_type,
+            event_type=event_type,
+            since=since,
+            until=until,
+            placeholder="?",
+            instant=format_timestamp,
+        )
+        return self._query(
+            f"SELECT {_COLUMNS} FROM chronicle_events WHERE position > ?{filters} "
+            "ORDER BY position LIMIT ?",
+            [after or 0, *params, limit],
         )
 
     def read_visible(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:

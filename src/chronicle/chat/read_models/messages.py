@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import orjson
 
-from chronicle.chat.domain.events import MessageCreated, MessageDeleted, MessageUpdated
+from chronicle.chat.domain.events import (
+    MessageCreated,
+    MessageDeleted,
+    MessageUpdated,
+    mentions_in,
+)
 from chronicle.chat.read_models.base import COMMON_COLUMNS, AggregateReadModel
 from chronicle.events import RecordedEvent
 from chronicle.projections.projection import Table, handles
@@ -46,7 +51,12 @@ class MessagesReadModel(AggregateReadModel):
 
     @handles(MessageUpdated)
     def updated(self, session: Session, event: MessageUpdated, recorded: RecordedEvent) -> None:
-        self.update(session, recorded, content=event.content)
+        self.update(
+            session,
+            recorded,
+            content=event.content,
+            mentions=orjson.dumps(mentions_in(event.content)).decode(),
+        )
 
     @handles(MessageDeleted)
     def deleted(self, session: Session, event: MessageDeleted, recorded: RecordedEvent) -> None:

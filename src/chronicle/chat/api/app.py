@@ -1,0 +1,74 @@
+"""The chat service's FastAPI application, built by :func:`create_app` (nothing connects at import).
+
+The lifespan opens the store and the read models (``open_chat``), the credentials table and the
+token signer, and closes the store on shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from chronicle.bootstrap import open_chat
+from chronicle.chat.service import Credentials, Writer
+from chronicle.config import EventConfig, get_settings
+from chronicle.metrics import Metrics
+
+from . import problems
+from .auth import Tokens, load_secret
+from .dependencies import Services
+from .middleware import BodyLimit, HTTPMetrics
+from .routes_audit import router as audit_router
+from .routes_health import router as health_router
+from .routes_messages import router as messages_router
+from .routes_projects import router as projects_router
+from .routes_users import router as users_router
+
+# Room for the JSON around the largest event the store accepts.
+_BODY_MARGIN = 64 * 1024
+
+
+def open_services(settings: EventConfig) -> Services:
+    """Everything a running service needs, opened from settings (also used by ``--demo``)."""
+    chat = open_chat(settings=settings, metrics=Metrics())
+    try:
+        credentials = Credentials(chat.store)
+        credentials.ensure_table()
+        tokens = Tokens(load_secret(settings), settings.token_minutes)
+    except BaseException:
+        chat.close()
+        raise
+    return Services(chat=chat, writer=Writer(chat), credentials=credentials, tokens=tokens)
+
+
+def create_app(settings: EventConfig | None = None) -> FastAPI:
+    """A new chat service on ``settings`` (default: the process's settings)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = open_services(settings)
+        try:
+            yield
+        finally:
+            app.state.services.chat.close()
+
+    app = FastAPI(
+        title="Chronicle chat service",
+        summary="An event-sourced chat API with an audit trail: who changed what, when.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for router in (users_router, messages_router, projects_router, audit_router, health_router):
+        app.include_router(router)
+
+    def current_metrics() -> Metrics | None:
+        services = getattr(app.state, "services", None)
+        return services.chat.metrics if services is not None else None
+
+    app.add_middleware(HTTPMetrics, metrics=current_metrics)
+    app.add_middleware(BodyLimit, limit=settings.max_event_bytes + _BODY_MARGIN)
+    return app

@@ -1,0 +1,118 @@
+"""ASGI middleware: a request-body size limit, and HTTP metrics per route template."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chronicle.metrics import Metrics
+
+from .problems import MEDIA_TYPE
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    body = orjson.dumps(
+        {
+            "type": "urn:chronicle:problem:body-too-large",
+            "title": "Request Entity Too Large",
+            "status": 413,
+            "detail": f"the request body is larger than {limit} bytes",
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """Answers 413 to a body over ``limit`` bytes before any route sees it.
+
+    A declared Content-Length over the limit is refused at once; a chunked body is read up to
+    the limit (at most ``limit`` bytes buffered) and then replayed to the app.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.limit:
+                await _send_413(send, self.limit)
+                return
+            await self.app(scope, receive, send)
+            return
+        if dict(scope["headers"]).get(b"transfer-encoding") is None:
+            await self.app(scope, receive, send)
+            return
+        buffered: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await _send_413(send, self.limit)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
+
+
+class HTTPMetrics:
+    """Counts requests by method, route template and status, and times them."""
+
+    def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics | None]) -> None:
+        self.app = app
+        self.metrics = metrics  # the running service's metrics, once its lifespan started
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        metrics = self.metrics()
+        if metrics is None:
+            return
+        route: Any = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        method = scope.get("method", "?")
+        metrics.http_requests.labels(method, template, str(status)).inc()
+        metrics.http_seconds.labels(method, template).observe(seconds)

@@ -1,0 +1,125 @@
+"""Messages: post, list, read, edit and delete (members edit and delete only their own)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from chronicle.chat.domain import Message
+from chronicle.chat.read_models import queries
+
+from .dependencies import Caller, CallerDep, CorrelationDep, Services, ServicesDep, Writer_
+from .problems import ForbiddenError, InvalidReferenceError, NotFoundError
+from .results import written
+from .schemas import MAX_VERSION, MessageCreate, MessageEdit
+
+router = APIRouter(tags=["messages"])
+
+
+def _post(body: MessageCreate, who: Caller, services: Services, correlation: str | None):
+    if body.project_id is not None:
+        with services.chat.store.read_session() as session:
+            if queries.project(session, body.project_id) is None:
+                raise InvalidReferenceError(
+                    f"project_id: no project has the id {body.project_id!r}"
+                )
+    message = Message.create(
+        body.content, who.username, body.message_type, project_id=body.project_id
+    )
+    return services.writer.create(message, user_id=who.id, correlation_id=correlation)
+
+
+@router.post("/messages", status_code=201)
+def post_message(
+    body: MessageCreate, who: Writer_, services: ServicesDep, correlation: CorrelationDep
+) -> dict[str, Any]:
+    """Post a message as the caller; answers its id, version 1 and its state."""
+    return written(_post(body, who, services, correlation), author_id=who.id)
+
+
+@router.post("/messages/eventsourced")
+def post_message_seed_route(
+    body: MessageCreate, who: Writer_, services: ServicesDep, correlation: CorrelationDep
+) -> dict[str, Any]:
+    """The seed's route: posts a message and answers ``{success, aggregate_id, version}``."""
+    result = _post(body, who, services, correlation)
+    return {
+        "success": True,
+        "aggregate_id": result.aggregate.id,
+        "version": result.aggregate.version,
+    }
+
+
+@router.get("/messages")
+def list_messages(
+    who: CallerDep,
+    services: ServicesDep,
+    project_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None,
+) -> dict[str, Any]:
+    """Live messages, oldest first; pass ``next`` back as ``after`` for the next page."""
+    with services.chat.store.read_session() as session:
+        items, cursor = queries.messages(session, project_id=project_id, after=after, limit=limit)
+    return {"items": items, "next": cursor}
+
+
+@router.get("/messages/{message_id}")
+def read_message(message_id: str, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+    with services.chat.store.read_session() as session:
+        row = queries.message(session, message_id)
+    if row is None:
+        raise NotFoundError(f"no message has the id {message_id!r}")
+    return row
+
+
+def _check_author(services: Services, who: Caller, message_id: str) -> None:
+    with services.chat.store.read_session() as session:
+        row = queries.message(session, message_id)
+    if row is None:
+        raise NotFoundError(f"no message has the id {message_id!r}")
+    if who.role != "admin" and row["author_id"] != who.id:
+        raise ForbiddenError("a member may change only their own messages")
+
+
+@router.patch("/messages/{message_id}")
+def edit_message(
+    message_id: str,
+    body: MessageEdit,
+    who: Writer_,
+    services: ServicesDep,
+    correlation: CorrelationDep,
+) -> dict[str, Any]:
+    """Replace the content (the author, or an admin)."""
+    _check_author(services, who, message_id)
+    result = services.writer.change(
+        Message,
+        message_id,
+        lambda message: message.edit(body.content),
+        user_id=who.id,
+        expected_version=body.expected_version,
+        correlation_id=correlation,
+    )
+    return written(result)
+
+
+@router.delete("/messages/{message_id}")
+def delete_message(
+    message_id: str,
+    who: Writer_,
+    services: ServicesDep,
+    correlation: CorrelationDep,
+    expected_version: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None,
+) -> dict[str, Any]:
+    """Delete the message (the author, or an admin); its history stays in the audit trail."""
+    _check_author(services, who, message_id)
+    result = services.writer.change(
+        Message,
+        message_id,
+        Message.delete,
+        user_id=who.id,
+        expected_version=expected_version,
+        correlation_id=correlation,
+    )
+    return written(result)

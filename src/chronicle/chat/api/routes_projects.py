@@ -1,0 +1,115 @@
+"""Projects (admins create them and change their status) and tickets (members and admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from chronicle.chat.domain import Project, Ticket
+from chronicle.chat.read_models import queries
+
+from .dependencies import Admin, CallerDep, CorrelationDep, ServicesDep, Writer_
+from .problems import InvalidReferenceError, NotFoundError
+from .results import written
+from .schemas import ProjectCreate, ProjectStatus, TicketAssign, TicketCreate, TicketStatus
+
+router = APIRouter()
+
+
+@router.post("/projects", status_code=201, tags=["projects"])
+def create_project(
+    body: ProjectCreate, who: Admin, services: ServicesDep, correlation: CorrelationDep
+) -> dict[str, Any]:
+    project = Project.create(body.name, who.id, body.description)
+    return written(services.writer.create(project, user_id=who.id, correlation_id=correlation))
+
+
+@router.get("/projects/{project_id}", tags=["projects"])
+def read_project(project_id: str, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+    with services.chat.store.read_session() as session:
+        row = queries.project(session, project_id)
+    if row is None:
+        raise NotFoundError(f"no project has the id {project_id!r}")
+    return row
+
+
+@router.post("/projects/{project_id}/status", tags=["projects"])
+def change_project_status(
+    project_id: str,
+    body: ProjectStatus,
+    who: Admin,
+    services: ServicesDep,
+    correlation: CorrelationDep,
+) -> dict[str, Any]:
+    """Move the project along its state machine (409 for a change it does not allow)."""
+    result = services.writer.change(
+        Project,
+        project_id,
+        lambda project: project.change_status(body.status),
+        user_id=who.id,
+        expected_version=body.expected_version,
+        correlation_id=correlation,
+    )
+    return written(result)
+
+
+@router.post("/tickets", status_code=201, tags=["tickets"])
+def create_ticket(
+    body: TicketCreate, who: Writer_, services: ServicesDep, correlation: CorrelationDep
+) -> dict[str, Any]:
+    with services.chat.store.read_session() as session:
+        if queries.project(session, body.project_id) is None:
+            raise InvalidReferenceError(f"project_id: no project has the id {body.project_id!r}")
+    ticket = Ticket.create(body.title, body.project_id, body.description, body.priority)
+    return written(services.writer.create(ticket, user_id=who.id, correlation_id=correlation))
+
+
+@router.get("/tickets/{ticket_id}", tags=["tickets"])
+def read_ticket(ticket_id: str, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+    with services.chat.store.read_session() as session:
+        row = queries.ticket(session, ticket_id)
+    if row is None:
+        raise NotFoundError(f"no ticket has the id {ticket_id!r}")
+    return row
+
+
+@router.post("/tickets/{ticket_id}/assign", tags=["tickets"])
+def assign_ticket(
+    ticket_id: str,
+    body: TicketAssign,
+    who: Writer_,
+    services: ServicesDep,
+    correlation: CorrelationDep,
+) -> dict[str, Any]:
+    with services.chat.store.read_session() as session:
+        if queries.user(session, body.assigned_to) is None:
+            raise InvalidReferenceError(f"assigned_to: no user has the id {body.assigned_to!r}")
+    result = services.writer.change(
+        Ticket,
+        ticket_id,
+        lambda ticket: ticket.assign(body.assigned_to, who.id),
+        user_id=who.id,
+        expected_version=body.expected_version,
+        correlation_id=correlation,
+    )
+    return written(result)
+
+
+@router.post("/tickets/{ticket_id}/status", tags=["tickets"])
+def change_ticket_status(
+    ticket_id: str,
+    body: TicketStatus,
+    who: Writer_,
+    services: ServicesDep,
+    correlation: CorrelationDep,
+) -> dict[str, Any]:
+    result = services.writer.change(
+        Ticket,
+        ticket_id,
+        lambda ticket: ticket.change_status(body.status),
+        user_id=who.id,
+        expected_version=body.expected_version,
+        correlation_id=correlation,
+    )
+    return written(result)

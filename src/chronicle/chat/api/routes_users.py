@@ -1,0 +1,101 @@
+"""Logging in and managing users: ``/auth/token``, ``/users``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+
+from chronicle.chat.read_models import queries
+from chronicle.chat.service.accounts import create_user, update_user
+
+from .auth import InvalidTokenError
+from .dependencies import Admin, CallerDep, CorrelationDep, ServicesDep
+from .problems import ForbiddenError, NotFoundError
+from .results import written
+from .schemas import UserCreate, UserUpdate
+
+router = APIRouter(tags=["users"])
+
+
+@router.post("/auth/token")
+def log_in(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], services: ServicesDep
+) -> dict[str, str]:
+    """Exchange a username and password (OAuth2 password form) for a bearer token."""
+    user_id = services.credentials.authenticate(form.username, form.password)
+    if user_id is None:
+        raise InvalidTokenError("wrong username or password")
+    return {"access_token": services.tokens.issue(user_id), "token_type": "bearer"}
+
+
+@router.post("/users", status_code=201)
+def create(
+    body: UserCreate, who: Admin, services: ServicesDep, correlation: CorrelationDep
+) -> dict[str, Any]:
+    """Create a user who can log in (admin only). The password never enters an event."""
+    result = create_user(
+        services.writer,
+        services.credentials,
+        username=body.username,
+        email=body.email,
+        role=body.role,
+        password=body.password,
+        created_by=who.id,
+        correlation_id=correlation,
+    )
+    return written(result)
+
+
+@router.get("/users/me")
+def me(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+    """The caller's own user."""
+    return _user(services, who.id)
+
+
+@router.get("/users/{user_id}")
+def read(user_id: str, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+    """A user (admins and auditors read anyone; others only themselves)."""
+    if who.role == "member" and who.id != user_id:
+        raise ForbiddenError("a member may read only their own user")
+    return _user(services, user_id)
+
+
+@router.patch("/users/{user_id}")
+def update(
+    user_id: str,
+    body: UserUpdate,
+    who: CallerDep,
+    services: ServicesDep,
+    correlation: CorrelationDep,
+) -> dict[str, Any]:
+    """Change a user. Admins change anyone and any field; others their own username, email and
+    password only."""
+    if who.role != "admin" and (who.id != user_id or body.role is not None):
+        raise ForbiddenError("only an admin changes roles or other users")
+    _user(services, user_id)
+    updates = body.model_dump(exclude_none=True, exclude={"password", "expected_version"})
+    if updates or body.expected_version is not None:
+        result = update_user(
+            services.writer,
+            services.credentials,
+            user_id,
+            updates,
+            acting_user=who.id,
+            expected_version=body.expected_version,
+            correlation_id=correlation,
+        )
+    if body.password is not None:
+        services.credentials.set_password(user_id, body.password)
+    if updates or body.expected_version is not None:
+        return written(result)
+    return _user(services, user_id)
+
+
+def _user(services: ServicesDep, user_id: str) -> dict[str, Any]:
+    with services.chat.store.read_session() as session:
+        row = queries.user(session, user_id)
+    if row is None:
+        raise NotFoundError(f"no user has the id {user_id!r}")
+    return row

@@ -1,0 +1,67 @@
+"""Creating and changing users together with their credentials, in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chronicle.chat.domain import User
+from chronicle.chat.service.credentials import Credentials
+from chronicle.chat.service.writer import Writer, Written
+from chronicle.events import RecordedEvent
+from chronicle.store.session import Session
+
+
+def create_user(
+    writer: Writer,
+    credentials: Credentials,
+    *,
+    username: str,
+    email: str,
+    role: str,
+    password: str,
+    created_by: str | None = None,
+    correlation_id: str | None = None,
+) -> Written[User]:
+    """A new user who can log in; ``UsernameTakenError`` (nothing stored) when the name is taken.
+
+    The password is hashed here and never enters an event. ``created_by`` is the acting user's
+    id (None: the user is recorded as creating itself, as the CLI and the demo do).
+    """
+    password_hash = credentials.hash(password)
+    user = User.create(username, email, role)
+
+    def add_credentials(session: Session, recorded: list[RecordedEvent]) -> None:
+        credentials.insert(session, user.id, username, password_hash)
+
+    return writer.create(
+        user,
+        user_id=created_by or user.id,
+        correlation_id=correlation_id,
+        also=add_credentials,
+    )
+
+
+def update_user(
+    writer: Writer,
+    credentials: Credentials,
+    user_id: str,
+    updates: dict[str, Any],
+    *,
+    acting_user: str,
+    expected_version: int | None = None,
+    correlation_id: str | None = None,
+) -> Written[User]:
+    """Change a user's username, email and/or role; a new username moves their login too."""
+
+    def rename(session: Session, recorded: list[RecordedEvent]) -> None:
+        credentials.rename(session, user_id, updates["username"])
+
+    return writer.change(
+        User,
+        user_id,
+        lambda user: user.update(**updates),
+        user_id=acting_user,
+        expected_version=expected_version,
+        correlation_id=correlation_id,
+        also=rename if "username" in updates else None,
+    )

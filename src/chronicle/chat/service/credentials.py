@@ -1,0 +1,123 @@
+"""Passwords, kept in ``chronicle_credentials`` beside the read models, never in an event.
+
+Each row holds a user id, the username people log in with (unique) and an argon2id hash. Rows
+are written inside the same transaction as the user's events (through the append's inline
+handler), so a user never exists without credentials, nor credentials without a user.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from chronicle.errors import DomainError
+from chronicle.store.protocol import EventStore
+from chronicle.store.session import Session
+
+TABLE = "chronicle_credentials"
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+
+
+class UsernameTakenError(DomainError):
+    """Another user already logs in with this username."""
+
+
+class InvalidPasswordError(DomainError):
+    """A password is too short, too long or not printable text."""
+
+
+def check_password(password: str) -> str:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidPasswordError(f"a password is {MIN_PASSWORD}-{MAX_PASSWORD} characters long")
+    if not password.isprintable():
+        raise InvalidPasswordError("a password is printable text")
+    return password
+
+
+class Credentials:
+    """Hashing, storing and checking passwords."""
+
+    def __init__(self, store: EventStore, hasher: PasswordHasher | None = None) -> None:
+        self.store = store
+        self.hasher = hasher or PasswordHasher()
+        # Checked against when the username is unknown, so a miss costs as much as a hit.
+        self._dummy = self.hasher.hash("chronicle-no-such-user")
+
+    def ensure_table(self) -> None:
+        with self.store.session() as session:
+            session.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} (user_id TEXT PRIMARY KEY, "
+                "username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, "
+                "created_at TEXT NOT NULL)"
+            )
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(check_password(password))
+
+    def insert(self, session: Session, user_id: str, username: str, password_hash: str) -> None:
+        """Add a user's credentials inside ``session``; ``UsernameTakenError`` if taken."""
+        changed = session.execute(
+            f"INSERT INTO {TABLE} (user_id, username, password_hash, created_at) "
+            "VALUES (:user_id, :username, :hash, :now) ON CONFLICT DO NOTHING",
+            {
+                "user_id": user_id,
+                "username": username,
+                "hash": password_hash,
+                "now": datetime.now(UTC).isoformat(),
+            },
+        )
+        if changed != 1:
+            raise UsernameTakenError(f"the username {username!r} is taken")
+
+    def rename(self, session: Session, user_id: str, username: str) -> None:
+        """Move a user's login name inside ``session``; ``UsernameTakenError`` if taken."""
+        row = session.fetchone(
+            f"SELECT password_hash, created_at FROM {TABLE} WHERE user_id = :user_id",
+            {"user_id": user_id},
+        )
+        if row is None:
+            return
+        # Delete and re-insert, so a racing writer that took the name makes the insert (and with
+        # it the whole transaction) fail cleanly instead of hitting a driver-specific error.
+        session.execute(f"DELETE FROM {TABLE} WHERE user_id = :user_id", {"user_id": user_id})
+        self.insert(session, user_id, username, row[0])
+
+    def set_password(self, user_id: str, password: str) -> bool:
+        """Replace a user's password; False when the user has no credentials."""
+        password_hash = self.hash(password)
+        with self.store.session() as session:
+            return (
+                session.execute(
+                    f"UPDATE {TABLE} SET password_hash = :hash WHERE user_id = :user_id",
+                    {"hash": password_hash, "user_id": user_id},
+                )
+                == 1
+            )
+
+    def exists(self, username: str) -> bool:
+        with self.store.read_session() as session:
+            return (
+                session.fetchone(
+                    f"SELECT 1 FROM {TABLE} WHERE username = :username", {"username": username}
+                )
+                is not None
+            )
+
+    def authenticate(self, username: str, password: str) -> str | None:
+        """The user id whose username and password these are, else None."""
+        with self.store.read_session() as session:
+            row = session.fetchone(
+                f"SELECT user_id, password_hash FROM {TABLE} WHERE username = :username",
+                {"username": username},
+            )
+        try:
+            if row is None:
+                self.hasher.verify(self._dummy, password)
+                return None
+            self.hasher.verify(row[1], password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        return str(row[0])

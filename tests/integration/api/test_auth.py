@@ -1,0 +1,162 @@
+"""Logging in, bearer tokens and user management, through HTTP on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import orjson
+
+from .conftest import Api, assert_problem
+
+
+def test_the_password_form_returns_a_bearer_token_that_opens_the_api(api: Api) -> None:
+    response = api.client.post("/auth/token", data={"username": "bob", "password": "bob-password"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    me = api.client.get("/users/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["username"] == "bob" and me.json()["role"] == "member"
+
+
+def test_a_wrong_password_or_unknown_user_gets_401(api: Api) -> None:
+    for username, password in (("bob", "wrong-password"), ("nobody", "bob-password")):
+        response = api.client.post("/auth/token", data={"username": username, "password": password})
+        assert_problem(response, 401)
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_request_without_a_token_or_with_a_bad_one_gets_401(api: Api) -> None:
+    assert_problem(api.client.get("/messages"), 401)
+    assert_problem(api.client.get("/messages", headers={"Authorization": "Bearer nope"}), 401)
+    forged = jwt.encode(
+        {"sub": api.ids["admin"], "exp": datetime.now(UTC) + timedelta(minutes=5)},
+        "another-secret-key-of-at-least-32-chars",
+        algorithm="HS256",
+    )
+    assert_problem(api.client.get("/messages", headers={"Authorization": f"Bearer {forged}"}), 401)
+
+
+def test_an_expired_token_gets_401(api: Api) -> None:
+    token = jwt.encode(
+        {"sub": api.ids["alice"], "exp": datetime.now(UTC) - timedelta(seconds=5)},
+        api.services.tokens.secret,
+        algorithm="HS256",
+    )
+    body = assert_problem(
+        api.client.get("/messages", headers={"Authorization": f"Bearer {token}"}), 401
+    )
+    assert "expired" in body["detail"]
+
+
+def test_an_admin_creates_a_user_who_can_then_log_in(api: Api) -> None:
+    response = api.client.post(
+        "/users",
+        json={"username": "carol", "email": "carol@example.com", "role": "auditor",
+              "password": "carol-password"},
+        headers=api.as_("admin"),
+    )  # fmt: skip
+    assert response.status_code == 201
+    assert response.json()["version"] == 1 and response.json()["role"] == "auditor"
+    login = api.client.post("/auth/token", data={"username": "carol", "password": "carol-password"})
+    assert login.status_code == 200
+
+
+def test_no_password_or_hash_ever_enters_an_event(api: Api) -> None:
+    everything = orjson.dumps([e.to_dict() for e in api.services.chat.store.read_all()])
+    assert b"password" not in everything and b"argon2" not in everything
+
+
+def test_members_and_auditors_may_not_create_users_and_nothing_is_stored(api: Api) -> None:
+    before = api.events()
+    for username in ("alice", "auditor"):
+        response = api.client.post(
+            "/users",
+            json={"username": "mallory", "email": "m@example.com", "role": "admin",
+                  "password": "mallory-password"},
+            headers=api.as_(username),
+        )  # fmt: skip
+        assert_problem(response, 403)
+    assert api.events() == before
+
+
+def test_a_taken_username_is_a_409_and_stores_nothing(api: Api) -> None:
+    before = api.events()
+    response = api.client.post(
+        "/users",
+        json={"username": "bob", "email": "bob2@example.com", "role": "member",
+              "password": "bob2-password"},
+        headers=api.as_("admin"),
+    )  # fmt: skip
+    assert_problem(response, 409)
+    assert api.events() == before
+
+
+def test_invalid_user_fields_get_422(api: Api) -> None:
+    before = api.events()
+    for body in (
+        {"username": "X", "email": "x@example.com", "role": "member", "password": "long-enough"},
+        {"username": "xavier", "email": "nope", "role": "member", "password": "long-enough"},
+        {"username": "xavier", "email": "x@example.com", "role": "king", "password": "long-enough"},
+        {"username": "xavier", "email": "x@example.com", "role": "member", "password": "short"},
+        {"username": "xavier", "email": "x@example.com", "password": "long-enough", "extra": 1},
+    ):
+        body_problem = assert_problem(
+            api.client.post("/users", json=body, headers=api.as_("admin")), 422
+        )
+        assert body_problem["errors"]
+    assert api.events() == before
+
+
+def test_users_read_themselves_and_only_admins_and_auditors_read_others(api: Api) -> None:
+    bob = api.ids["bob"]
+    assert api.client.get(f"/users/{bob}", headers=api.as_("bob")).status_code == 200
+    assert api.client.get(f"/users/{bob}", headers=api.as_("auditor")).status_code == 200
+    assert_problem(api.client.get(f"/users/{bob}", headers=api.as_("alice")), 403)
+    assert_problem(api.client.get("/users/user_nobody", headers=api.as_("admin")), 404)
+
+
+def test_patching_a_user_records_an_event_and_a_renamed_user_logs_in_by_the_new_name(
+    api: Api,
+) -> None:
+    bob = api.ids["bob"]
+    response = api.client.patch(
+        f"/users/{bob}", json={"username": "robert", "expected_version": 1},
+        headers=api.as_("bob"),
+    )  # fmt: skip
+    assert response.status_code == 200 and response.json()["version"] == 2
+    login = api.client.post("/auth/token", data={"username": "robert", "password": "bob-password"})
+    assert login.status_code == 200
+    old = api.client.post("/auth/token", data={"username": "bob", "password": "bob-password"})
+    assert_problem(old, 401)
+
+
+def test_only_an_admin_changes_roles_or_other_users(api: Api) -> None:
+    before = api.events()
+    bob = api.ids["bob"]
+    assert_problem(
+        api.client.patch(f"/users/{bob}", json={"role": "admin"}, headers=api.as_("bob")), 403
+    )
+    assert_problem(
+        api.client.patch(f"/users/{bob}", json={"email": "x@y.zz"}, headers=api.as_("alice")), 403
+    )
+    assert api.events() == before
+    promoted = api.client.patch(f"/users/{bob}", json={"role": "admin"}, headers=api.as_("admin"))
+    assert promoted.json()["role"] == "admin"
+    # Roles are read on every request: bob is an admin at once, with the same token.
+    assert (
+        api.client.post("/projects", json={"name": "Bob's"}, headers=api.as_("bob")).status_code
+        == 201
+    )
+
+
+def test_a_password_change_takes_effect_and_records_no_event(api: Api) -> None:
+    before = api.events()
+    alice = api.ids["alice"]
+    response = api.client.patch(
+        f"/users/{alice}", json={"password": "a-new-password"}, headers=api.as_("alice")
+    )
+    assert response.status_code == 200
+    assert api.events() == before
+    login = api.client.post("/auth/token", data={"username": "alice", "password": "a-new-password"})
+    assert login.status_code == 200
