@@ -60,7 +60,10 @@ def serve(
             highlight=False,
             soft_wrap=True,
         )
-    console.print(f"Chronicle chat service on http://{host}:{port} (API docs: /docs)")
+    console.print(
+        f"Chronicle chat service on http://{host}:{port} "
+        f"(audit page: http://{host}:{port}/ui, API docs: /docs)"
+    )
     try:
         uvicorn.run(
             create_app(settings),

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from chronicle.bootstrap import open_chat
 from chronicle.chat.service import Credentials, Writer
+from chronicle.chat.web import web_router
 from chronicle.config import EventConfig, get_settings
 from chronicle.metrics import Metrics
 
@@ -64,6 +65,7 @@ def create_app(settings: EventConfig | None = None) -> FastAPI:
     problems.install(app)
     for router in (users_router, messages_router, projects_router, audit_router, health_router):
         app.include_router(router)
+    app.include_router(web_router())  # the audit page, /ui
 
     def current_metrics() -> Metrics | None:
         services = getattr(app.state, "services", None)

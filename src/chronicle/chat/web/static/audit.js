@@ -39,6 +39,18 @@ function cell(row, text, className) {
   return td;
 }
 
+function shortId(id) {
+  // user_00a32f1d7672458c8be6501407296993 -> user_00a32f…6993 (the full id is in the tooltip)
+  const match = /^([a-z]+_[0-9a-f]{6})[0-9a-f]{22}([0-9a-f]{4})$/.exec(id || "");
+  return match ? `${match[1]}…${match[2]}` : id;
+}
+
+function idCell(row, id) {
+  const td = cell(row, shortId(id), "id");
+  if (id) td.title = id;
+  return td;
+}
+
 function when(timestamp) {
   return (timestamp || "").replace("T", " ").replace(/(\.\d{3})\d*/, "$1").replace("+00:00", "").replace("Z", "");
 }
@@ -126,9 +138,9 @@ async function loadEvents(fresh) {
     const row = document.createElement("tr");
     cell(row, event.position);
     cell(row, when(event.timestamp));
-    cell(row, event.user_id);
+    idCell(row, event.user_id);
     cell(row, `${event.event_type} v${event.version}`);
-    cell(row, event.aggregate_id).className = "aggregate-link";
+    idCell(row, event.aggregate_id);
     row.addEventListener("click", () => openAggregate(event.aggregate_id, event.version));
     body.appendChild(row);
   }
@@ -157,7 +169,7 @@ async function openAggregate(aggregateId, selectVersion) {
     row.dataset.version = entry.version;
     cell(row, entry.version);
     cell(row, when(entry.timestamp));
-    cell(row, entry.user_id);
+    idCell(row, entry.user_id);
     cell(row, entry.event_type);
     const changes = cell(row, "");
     for (const change of entry.changes || []) {
