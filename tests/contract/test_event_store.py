@@ -393,6 +393,20 @@ def test_the_event_guards_fire_even_under_replica_replication_role(
     assert store.get_event_count() == 1
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # SQLite's REPLACE conflict clause
+def test_insert_or_replace_cannot_rewrite_a_stored_event(store: EventStore) -> None:
+    [event] = append(store, "message_a", [created("original")], expected=0)
+    with pytest.raises(ImmutableEventError):
+        store.execute_raw(  # type: ignore[attr-defined]
+            "INSERT OR REPLACE INTO chronicle_events (event_id, aggregate_id, aggregate_type, "
+            "event_type, version, schema_version, partition, timestamp, user_id, data, metadata, "
+            "hash) SELECT event_id, aggregate_id, aggregate_type, event_type, version, "
+            'schema_version, partition, timestamp, user_id, \'{"content":"forged"}\', '
+            "metadata, hash FROM chronicle_events"
+        )
+    assert store.get_events_for_aggregate("message_a") == [event]
+
+
 # -- schema and stats ------------------------------------------------------------------------
 
 
@@ -429,6 +443,14 @@ def test_a_named_checkpoint_starts_empty_and_keeps_the_last_position(store: Even
     store.set_checkpoint("sealer", 7)
     assert store.get_checkpoint("relay") == 42
     assert store.get_checkpoint("sealer") == 7
+
+
+def test_a_snapshot_is_written_once_per_version_and_never_overwritten(store: EventStore) -> None:
+    from chronicle import Snapshot
+
+    store.save_snapshot(Snapshot("message_s", "Message", 10, 1, {"first": True}))
+    store.save_snapshot(Snapshot("message_s", "Message", 10, 1, {"second": True}))
+    assert store.load_snapshot("message_s").state == {"first": True}
 
 
 def test_the_newest_snapshot_at_or_below_a_version_is_loaded(store: EventStore) -> None:

@@ -185,7 +185,9 @@ def test_loading_starts_from_the_snapshot_and_applies_only_later_events(store: E
     snapshot = store.load_snapshot(message.id)
     assert snapshot is not None
     store.save_snapshot(
-        dataclasses.replace(snapshot, state={**snapshot.state, "username": "from-snapshot"})
+        dataclasses.replace(
+            snapshot, version=5, state={**snapshot.state, "username": "from-snapshot"}
+        )
     )
     loaded = repository.load(message.id)
     assert loaded.username == "from-snapshot"
@@ -211,11 +213,14 @@ def test_a_snapshot_under_an_older_state_schema_is_ignored_not_misloaded(
 
 
 def test_an_older_valid_snapshot_is_used_when_the_newest_one_is_not(store: EventStore) -> None:
-    repository = Repository(store, Message, snapshot_interval=2)
-    message = saved_message(repository, edits=3)  # valid snapshot at 2 and at 4
-    valid = store.load_snapshot(message.id, max_version=2)
-    assert valid is not None
-    store.save_snapshot(dataclasses.replace(valid, state={**valid.state, "username": "marked"}))
+    repository = Repository(store, Message)  # takes no snapshots of its own
+    message = saved_message(repository, edits=3)  # versions 1 to 4
+    at_two = load_aggregate(store, Message, message.id, to_version=2)
+    valid = Snapshot(
+        message.id, "Message", 2, Message.STATE_SCHEMA_VERSION,
+        {**at_two.snapshot_state(), "username": "marked"},
+    )  # fmt: skip
+    store.save_snapshot(valid)
     store.save_snapshot(
         dataclasses.replace(valid, version=4, state_schema_version=99, state={"future": True})
     )

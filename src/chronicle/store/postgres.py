@@ -85,6 +85,11 @@ _APPEND_ONE = (
     "FROM previous p WHERE %s::bigint IS NULL OR p.version = %s::bigint "
     "RETURNING e.position, e.version, e.hash"
 )
+# What the application role may write into an event row (never transaction_id, position, codec).
+_APP_INSERT_COLUMNS = (
+    "event_id", "aggregate_id", "aggregate_type", "event_type", "version", "schema_version",
+    "partition", "timestamp", "user_id", "data", "metadata", "hash",
+)  # fmt: skip
 _MIGRATION_LOCK = 0x6368726F6E69636C  # "chronicl": one advisory lock key for schema changes
 _ANY_VERSION_RETRIES = 20
 
@@ -511,9 +516,9 @@ class PostgresEventStore:
         self._fetch(
             "INSERT INTO chronicle_snapshots (aggregate_id, version, aggregate_type, "
             "state_schema_version, state) VALUES (%s, %s, %s, %s, %s) "
-            "ON CONFLICT (aggregate_id, version) DO UPDATE SET state = excluded.state, "
-            "state_schema_version = excluded.state_schema_version, created_at = now() "
-            "RETURNING version",
+            # Insert only (the application role may not update snapshots); one snapshot per
+            # version is enough, a later interval writes the next.
+            "ON CONFLICT (aggregate_id, version) DO NOTHING RETURNING version",
             (
                 snapshot.aggregate_id,
                 snapshot.version,
@@ -625,12 +630,16 @@ class PostgresEventStore:
                 "REVOKE ALL ON chronicle_events, chronicle_seals, chronicle_snapshots, "
                 "chronicle_checkpoints, chronicle_schema FROM {}"
             ).format(name),
-            sql.SQL("GRANT SELECT, INSERT ON chronicle_events, chronicle_seals TO {}").format(name),
+            sql.SQL("GRANT SELECT ON chronicle_events, chronicle_seals TO {}").format(name),
+            # Column by column: the role cannot choose a row's transaction id or position, so a
+            # row it writes can never hide behind the commit-order cursor of log followers.
+            sql.SQL("GRANT INSERT ({}) ON chronicle_events TO {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, _APP_INSERT_COLUMNS)), name
+            ),
+            sql.SQL("GRANT INSERT ON chronicle_seals TO {}").format(name),
             sql.SQL("GRANT SELECT ON chronicle_schema TO {}").format(name),
-            sql.SQL(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON chronicle_snapshots, "
-                "chronicle_checkpoints TO {}"
-            ).format(name),
+            sql.SQL("GRANT SELECT, INSERT ON chronicle_snapshots TO {}").format(name),
+            sql.SQL("GRANT SELECT, INSERT, UPDATE ON chronicle_checkpoints TO {}").format(name),
             sql.SQL(
                 "GRANT EXECUTE ON FUNCTION chronicle_append(text, text, bigint, text, smallint, "
                 "timestamptz, uuid[], text[], smallint[], bytea[], bytea[], bytea[]) TO {}"

@@ -501,8 +501,9 @@ class SQLiteEventStore:
         state = canonical_object(snapshot.state, "snapshot state")
         with self._write() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO chronicle_snapshots (aggregate_id, version, aggregate_type, "
-                "state_schema_version, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO chronicle_snapshots (aggregate_id, version, aggregate_type, "
+                "state_schema_version, state, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (aggregate_id, version) DO NOTHING",
                 (
                     snapshot.aggregate_id,
                     snapshot.version,

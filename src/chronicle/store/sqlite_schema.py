@@ -81,4 +81,29 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
 ]
 
+# INSERT OR REPLACE deletes the row it collides with without firing DELETE triggers: refuse any
+# insert that would collide, before SQLite gets to replace anything.
+MIGRATIONS.append(
+    (
+        3,
+        """
+        CREATE TRIGGER chronicle_events_refuse_replace BEFORE INSERT ON chronicle_events
+        WHEN EXISTS (
+            SELECT 1 FROM chronicle_events
+             WHERE (aggregate_id = NEW.aggregate_id
+                    AND (version = NEW.version OR event_id = NEW.event_id))
+                OR position = NEW.position
+        )
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: stored events are immutable (REPLACE refused)');
+        END;
+        CREATE TRIGGER chronicle_seals_refuse_replace BEFORE INSERT ON chronicle_seals
+        WHEN EXISTS (SELECT 1 FROM chronicle_seals WHERE number = NEW.number)
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: seals are immutable (REPLACE refused)');
+        END;
+        """,
+    )
+)
+
 LATEST = MIGRATIONS[-1][0]

@@ -133,6 +133,14 @@ def test_the_application_role_may_insert_and_select_events_but_not_change_them(
             ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     store.execute_raw(statement)  # type: ignore[attr-defined]
+            # Nor may it choose a row's transaction id (to hide it behind followers' cursors).
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                store.execute_raw(  # type: ignore[attr-defined]
+                    "INSERT INTO chronicle_events (transaction_id, event_id, aggregate_id, "
+                    "aggregate_type, event_type, version, partition, timestamp, data, metadata, "
+                    "hash) VALUES ('3', gen_random_uuid(), 'message_a', 'Message', 'X', 7, 0, "
+                    "now(), '\\x7b7d', '\\x7b7d', '\\x00')"
+                )
             assert store.get_event_count() == 1
         finally:
             store.close()
