@@ -2,8 +2,7 @@
 
 A case is a :class:`Case` whose ``build`` prepares its contenders on a site (a PostgreSQL database
 or a SQLite directory) and returns the benchmarks to run. A later case plugs in as one more module
-added to :func:`all_cases`: the next is case 11, ``POST /messages`` through the chat service
-beside a minimal FastAPI app doing the same database work (wrk with 16 connections).
+added to :func:`all_cases`.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ class Scale:
     delay_events: int = 2_000  # case 8
     verify_events: int = 100_000  # case 9
     relay_events: int = 20_000  # case 10
+    http_seconds: float = 10.0  # case 11: one wrk run
 
     @classmethod
     def for_mode(cls, quick: bool) -> Scale:
@@ -43,6 +43,7 @@ class Scale:
                 delay_events=300,
                 verify_events=5_000,
                 relay_events=1_000,
+                http_seconds=3.0,
             )
         return cls(quick=False, seconds=2.0, scan_events=1_000_000, big_aggregate=100_000)
 
@@ -60,6 +61,7 @@ def all_cases() -> list[Case]:
         append_batch,
         append_one,
         concurrent_writers,
+        http_messages,
         load_aggregate,
         read_aggregate,
         read_model_delay,
@@ -80,5 +82,5 @@ def all_cases() -> list[Case]:
         read_model_delay.CASE,
         verify.CASE,
         relay.CASE,
-        # Plug point: the POST /messages case (11) goes here once the chat service has landed.
+        http_messages.CASE,
     ]
