@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol, TypeVar
 
 import orjson
 import typer
@@ -39,21 +39,34 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+T = TypeVar("T", bound=_Closable)
+
+
 @contextmanager
-def store_for(url: str | None) -> Iterator[EventStore]:
-    """Open the store for a command; translate Chronicle's errors into exit codes."""
+def opened(open_it: Callable[[str | None], T], url: str | None) -> Iterator[T]:
+    """Open something for a command (a store, the chat context) and close it afterwards,
+    translating Chronicle's errors into exit codes: 2 for a bad setting, 1 otherwise."""
     try:
-        store = open_store(url)
+        thing = open_it(url)
     except ConfigurationError as exc:
         fail(str(exc), code=2)
     except StoreUnavailableError as exc:
         fail(str(exc))
     try:
-        yield store
+        yield thing
     except ChronicleError as exc:
         fail(str(exc))
     finally:
-        store.close()
+        thing.close()
+
+
+def store_for(url: str | None) -> AbstractContextManager[EventStore]:
+    """Open the store for a command; translate Chronicle's errors into exit codes."""
+    return opened(open_store, url)
 
 
 def print_json(value: Any) -> None:

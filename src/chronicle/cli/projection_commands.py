@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import partial
 from types import FrameType
 
@@ -27,8 +27,8 @@ from rich.text import Text
 
 from chronicle.bootstrap import ChatContext, open_chat, open_publisher
 from chronicle.chat.domain.events import chat_events
-from chronicle.cli.app import StoreOption, command, console, console_err, fail, print_json
-from chronicle.errors import ChronicleError, ConfigurationError, StoreUnavailableError
+from chronicle.cli.app import StoreOption, command, console, console_err, fail, opened, print_json
+from chronicle.errors import ChronicleError
 from chronicle.integrity import sealer_for
 from chronicle.projections.rebuild import rebuild
 from chronicle.projections.runner import ProjectionRunner
@@ -42,20 +42,9 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:,.0f} events/s" if speed else "… events/s", style="cyan")
 
 
-@contextmanager
-def chat_for(url: str | None) -> Iterator[ChatContext]:
-    try:
-        chat = open_chat(url)
-    except ConfigurationError as exc:
-        fail(str(exc), code=2)
-    except StoreUnavailableError as exc:
-        fail(str(exc))
-    try:
-        yield chat
-    except ChronicleError as exc:
-        fail(str(exc))
-    finally:
-        chat.close()
+def chat_for(url: str | None) -> AbstractContextManager[ChatContext]:
+    """Open the store and the read models for a command; errors become exit codes."""
+    return opened(open_chat, url)
 
 
 def _runner(chat: ChatContext, name: str) -> ProjectionRunner:
