@@ -1,0 +1,295 @@
+"""The event store's ports: small protocols by role, and the capabilities a backend declares.
+
+A consumer types against the role it uses: a repository needs an :class:`EventLog` and
+:class:`SnapshotStore` (:class:`AggregateStore`), the relay a :class:`LogReader` and
+:class:`CheckpointStore` (:class:`CheckpointedLog`), the sealer and the verifier a
+:class:`LogReader` and :class:`SealStore` (:class:`SealedLog`). :class:`EventStore` is every
+role at once: what ``open_store`` gives back and what the contract suite holds each backend to.
+Nothing here imports a driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from chronicle.events import NewEvent, RecordedEvent
+from chronicle.store.records import Seal, Snapshot, StoreStats
+from chronicle.store.sql.dialect import Dialect
+
+Params = Mapping[str, Any] | Sequence[Any]
+
+
+class Session(Protocol):
+    """One open transaction on the store's database, for read models kept beside the events.
+
+    SQL is written once with ``:name`` placeholders; ``dialect`` says what differs between
+    databases (row locks, table locks), so callers never compare backend names.
+    """
+
+    backend: str
+    dialect: Dialect
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+        ...
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+
+    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
+
+    def pipeline(self) -> AbstractContextManager[object]:
+        """Send the statements run inside without waiting for each result (where it helps).
+
+        Use it around many writes whose results are not read (a projection's batch); leave it
+        before reading a result.
+        """
+        ...
+
+
+InlineHandler = Callable[[Session, list[RecordedEvent]], None]
+"""Called inside an append's transaction with the events just recorded (inline projections)."""
+
+
+class Wakeup(Protocol):
+    """A waiter for log followers, woken soon after new events commit."""
+
+    def wait(self, timeout: float) -> None:
+        """Return when new events may have committed, or after ``timeout`` seconds."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do; the contract suite runs each test where its needs are declared.
+
+    ``gap_free_order``: ``read_all`` never skips an event committed late by a concurrent writer.
+    ``sessions``: ``session()`` and ``read_session()`` run SQL (read models beside the events).
+    ``server_wakeup``: ``open_wakeup()`` is woken by commits of other processes, not only polled.
+    ``roles``: ``create_app_role`` makes a least-privilege database role.
+    ``raw_sql``: ``execute_raw`` runs SQL against the event tables (maintenance, attack tests).
+    ``durable``: what is committed survives the process.
+    """
+
+    gap_free_order: bool = True
+    sessions: bool = True
+    server_wakeup: bool = False
+    roles: bool = False
+    raw_sql: bool = True
+    durable: bool = True
+
+    def has(self, name: str) -> bool:
+        value = getattr(self, name, None)
+        if not isinstance(value, bool):
+            raise ValueError(f"no capability is called {name!r}")
+        return value
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """Appends, and each aggregate's events in version order."""
+
+    def append(
+        self,
+        aggregate_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None,
+        aggregate_type: str,
+        user_id: str | None = None,
+        inline: InlineHandler | None = None,
+    ) -> list[RecordedEvent]:
+        """Append all events or none, at versions ``expected_version + 1, + 2, …``.
+
+        ``expected_version=None`` appends at whatever the current version is; ``0`` requires that
+        the aggregate does not exist yet. A stale expected version raises ``ConcurrencyError``.
+        Re-sending a batch whose event ids are already stored at those versions returns the
+        stored events and writes nothing. ``inline`` runs inside the append's transaction (an
+        exception there rolls the append back).
+        """
+        ...
+
+    def get_events_for_aggregate(
+        self, aggregate_id: str, from_version: int = 0, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        """The aggregate's events with ``from_version <= version <= to_version``, in order."""
+        ...
+
+    def get_aggregate_version(self, aggregate_id: str) -> int:
+        """The aggregate's current version; 0 when it has no events."""
+        ...
+
+    def get_event_count(self, aggregate_id: str | None = None) -> int: ...
+
+
+@runtime_checkable
+class LogReader(Protocol):
+    """The whole log in commit order, and the audit queries over it."""
+
+    def read_all(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        """The whole log in commit order, continuing after the event at position ``after``.
+
+        Never skips an event committed by a concurrent writer: an event that is not yet safe to
+        hand out is held back until every earlier transaction has finished.
+        """
+        ...
+
+    def read_visible(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        """Like ``read_all`` but without holding back events behind running transactions.
+
+        Only for idempotent catch-up (a read-model swap): a transaction still running may later
+        commit events *before* these in commit order, so never move a follower's checkpoint
+        past what ``read_all`` returned.
+        """
+        ...
+
+    def lag(self, after: int | None) -> tuple[int, float]:
+        """Events stored after the cursor, and the age in seconds of the oldest of them."""
+        ...
+
+    def search_events(
+        self,
+        *,
+        user_id: str | None = None,
+        aggregate_type: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[RecordedEvent]:
+        """A page of the events matching every filter given, in commit order after ``after``.
+
+        The cursor works as in ``read_all`` (pass the last event's ``position``), so paging never
+        skips nor repeats an event while writers go on. ``since``/``until`` are inclusive,
+        timezone-aware bounds on the timestamp. Bad arguments raise ``InvalidEventError``.
+        """
+        ...
+
+    def get_all_events(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[RecordedEvent]:
+        """A page of events in commit order, optionally within ``[since, until]``."""
+        ...
+
+    def get_events_by_type(
+        self, event_type: str, since: datetime | None = None, limit: int = 100
+    ) -> list[RecordedEvent]:
+        """The newest ``limit`` events of a type (newest first), optionally at or after ``since``."""
+        ...
+
+    def open_wakeup(self) -> Wakeup:
+        """A waiter for log followers, woken soon after new events commit."""
+        ...
+
+
+@runtime_checkable
+class SnapshotStore(Protocol):
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Record a snapshot; one per aggregate and version (a second one is ignored)."""
+        ...
+
+    def load_snapshot(self, aggregate_id: str, max_version: int | None = None) -> Snapshot | None:
+        """The newest snapshot of the aggregate at or below ``max_version``."""
+        ...
+
+
+@runtime_checkable
+class CheckpointStore(Protocol):
+    def get_checkpoint(self, name: str) -> int | None:
+        """The position a named follower (relay, sealer, …) has processed up to, if any."""
+        ...
+
+    def set_checkpoint(self, name: str, position: int) -> None:
+        """Record that the named follower has processed everything up to ``position``."""
+        ...
+
+
+@runtime_checkable
+class SealStore(Protocol):
+    def append_seal(self, seal: Seal) -> None:
+        """Record a seal; ``SealConflictError`` when its number is taken (nothing is written)."""
+        ...
+
+    def get_seals(self, after: int = 0, limit: int = 1000) -> list[Seal]:
+        """Seals with ``number > after``, in number order."""
+        ...
+
+    def latest_seal(self) -> Seal | None: ...
+
+
+@runtime_checkable
+class SessionFactory(Protocol):
+    def session(self) -> AbstractContextManager[Session]:
+        """A transaction on the store's database, for read models and their checkpoints."""
+        ...
+
+    def read_session(self) -> AbstractContextManager[Session]:
+        """A read-only view of the store's database (read-model queries; never blocks writers)."""
+        ...
+
+
+@runtime_checkable
+class StoreAdmin(Protocol):
+    backend: str
+    capabilities: Capabilities
+
+    def migrate(self) -> int:
+        """Create or upgrade the schema; return the schema version now in force. Idempotent."""
+        ...
+
+    def schema_version(self) -> int: ...
+
+    def stats(self) -> StoreStats: ...
+
+    def create_app_role(self, role: str) -> list[str]:
+        """Create (or update) a role that may only INSERT and SELECT events; return the SQL run.
+
+        ``UnsupportedOperationError`` where the backend has no roles (see ``capabilities``).
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class AggregateStore(EventLog, SnapshotStore, Protocol):
+    """What a repository needs: the aggregate's events and its snapshots."""
+
+
+@runtime_checkable
+class CheckpointedLog(LogReader, CheckpointStore, Protocol):
+    """What a log follower with a named checkpoint needs (the relay)."""
+
+
+@runtime_checkable
+class SealedLog(LogReader, SealStore, Protocol):
+    """What the sealer and the verifier need: the log in commit order and the seals."""
+
+
+@runtime_checkable
+class ProjectionStore(LogReader, EventLog, CheckpointStore, SessionFactory, Protocol):
+    """What projections need: the log, sessions for their read models, their checkpoints."""
+
+
+@runtime_checkable
+class EventStore(
+    EventLog,
+    LogReader,
+    SnapshotStore,
+    CheckpointStore,
+    SealStore,
+    SessionFactory,
+    StoreAdmin,
+    Protocol,
+):
+    """An append-only log of events, per aggregate and in global commit order: every role."""

@@ -1,0 +1,114 @@
+"""What differs between the SQL backends, and nothing else.
+
+Every statement shared by the SQL backends is written once (see :mod:`.statements`) with
+``:name`` placeholders and a few slots (``{order}``, ``{after}``, ``{visible}``…) that a
+:class:`Dialect` fills when a store opens. A backend package subclasses it with its driver's
+error translation. No driver is imported here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from typing import Any, ClassVar
+
+from chronicle.errors import ChronicleError
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class Dialect:
+    """SQLite's spelling; PostgreSQL's dialect overrides what it spells differently."""
+
+    name: ClassVar[str] = "sqlite"
+
+    for_update: ClassVar[str] = ""
+    """Appended to a SELECT that must lock the rows it reads until the transaction ends."""
+
+    event_id_column: ClassVar[str] = "event_id"
+    """How the event id is selected (as text)."""
+
+    order: ClassVar[str] = "position"
+    """The commit order of the log (what ``read_all`` walks)."""
+
+    after: ClassVar[str] = "position > :after"
+    """Events after the caller's cursor ``:after`` in commit order."""
+
+    visible: ClassVar[str] = ""
+    """Holds back events a reader may not hand out yet (PostgreSQL: behind running writers)."""
+
+    ids_in: ClassVar[str] = "event_id IN (SELECT value FROM json_each(:ids))"
+    """Events whose id is one of the list parameter ``:ids`` (see :meth:`id_list`)."""
+
+    now: ClassVar[str] = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    """The current time, as this backend stores timestamps."""
+
+    def sql(self, statement: str) -> str:
+        """``statement`` as the driver takes it (``:name`` placeholders and a mapping)."""
+        return statement
+
+    def render(self, template: str) -> str:
+        """A shared statement with this dialect's slots filled, in the driver's placeholders."""
+        return self.sql(
+            template.format(
+                order=self.order,
+                after=self.after,
+                visible=self.visible,
+                ids_in=self.ids_in,
+                event_id=self.event_id_column,
+                now=self.now,
+            )
+        )
+
+    def lock_tables(self, tables: Sequence[str]) -> str | None:
+        """A statement that keeps other writers off ``tables`` until commit, if one is needed.
+
+        SQLite has one writer at a time already.
+        """
+        return None
+
+    def instant(self, value: datetime) -> Any:
+        """A UTC datetime as the backend compares timestamps (SQLite: the stored text form)."""
+        from chronicle.store.integrity import format_timestamp
+
+        return format_timestamp(value)
+
+    def timestamp(self) -> Callable[[Any], datetime]:
+        """Turns a stored timestamp back into a timezone-aware datetime."""
+        return datetime.fromisoformat
+
+    def id_list(self, ids: Sequence[str]) -> Any:
+        """The ``:ids`` parameter of :attr:`ids_in`."""
+        import orjson
+
+        return orjson.dumps(list(ids)).decode()
+
+    def errors(self) -> AbstractContextManager[None]:
+        """Translate the driver's errors into Chronicle's, once, at the boundary.
+
+        An unreachable database becomes ``StoreUnavailableError``, a guard trigger's refusal
+        ``ImmutableEventError`` and a unique violation :class:`KeyConflict`, which the caller
+        turns into what it means there (a seal number taken, an event id stored). A backend's
+        dialect overrides this.
+        """
+        return _passthrough()
+
+
+class KeyConflict(ChronicleError):
+    """A row with the same unique key is stored already; ``constraint`` names the key if known."""
+
+    def __init__(self, message: str, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
+
+
+@contextmanager
+def _passthrough() -> Iterator[None]:
+    yield
+
+
+def named_to_pyformat(statement: str) -> str:
+    """``:name`` placeholders as ``%(name)s`` (psycopg), with literal ``%`` escaped."""
+    return _NAMED.sub(r"%(\1)s", statement.replace("%", "%%"))
