@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from chronicle.errors import DuplicateEventError, EventTooLargeError, InvalidEventError
 from chronicle.events import NewEvent, RecordedEvent
-from chronicle.store.codec import canonical_object
+from chronicle.store.codec import canonical_object, decode
 from chronicle.store.integrity import content_digest, format_timestamp
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
@@ -202,3 +202,31 @@ def matching_retry(batch: PreparedAppend, stored: list[RecordedEvent]) -> list[R
             f"{stored[0].version}, not after the expected version {batch.expected_version}"
         )
     return stored
+
+
+def recorded_from(
+    batch: PreparedAppend, stored: Sequence[tuple[int, int, bytes]]
+) -> list[RecordedEvent]:
+    """The batch's events as recorded, given each one's ``(position, version, hash)`` in order.
+
+    What every append path returns, built from what it already holds: no stored row is read
+    back or decoded again.
+    """
+    return [
+        RecordedEvent(
+            event.event_id,
+            batch.aggregate_id,
+            batch.aggregate_type,
+            event.event_type,
+            version,
+            position,
+            event.timestamp,
+            batch.user_id,
+            decode(event.data),
+            decode(event.metadata),
+            event.schema_version,
+            batch.partition,
+            event_hash,
+        )
+        for event, (position, version, event_hash) in zip(batch.events, stored, strict=True)
+    ]

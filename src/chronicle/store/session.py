@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
+from chronicle.store.sql.dialect import Dialect
+
 Params = Mapping[str, Any] | Sequence[Any]
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -41,8 +43,16 @@ class Session(Protocol):
         ...
 
 
+class PostgresDialect(Dialect):
+    """Interim: PostgreSQL's row lock (the PostgreSQL package gets its own dialect)."""
+
+    name = "postgresql"
+    for_update = " FOR UPDATE"
+
+
 class SQLiteSession:
     backend = "sqlite"
+    dialect = Dialect()
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -63,6 +73,7 @@ class SQLiteSession:
 
 class PostgresSession:
     backend = "postgresql"
+    dialect: Dialect = PostgresDialect()
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
