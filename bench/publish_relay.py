@@ -38,7 +38,7 @@ from chronicle.publishing import (
     RedisStreamConsumer,
     Relay,
 )
-from chronicle.store.protocol import EventStore
+from chronicle.store.ports import EventStore
 
 POSTGRES_URL = os.environ.get(
     "CHRONICLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

@@ -18,12 +18,22 @@ import pytest
 
 from chronicle.bootstrap import open_store
 from chronicle.config import load_settings
-from chronicle.store.protocol import EventStore
+from chronicle.store.memory import MemoryEventStore
+from chronicle.store.ports import Capabilities, EventStore
+from chronicle.store.postgres import PostgresEventStore
+from chronicle.store.sqlite import SQLiteEventStore
 
 POSTGRES_URL = os.environ.get(
     "CHRONICLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ["sqlite", "postgresql"]
+CONTRACT_BACKENDS = [*BACKENDS, "memory"]
+"""The contract suite (tests/contract) also holds the in-memory store to the contract."""
+CAPABILITIES: dict[str, Capabilities] = {
+    "sqlite": SQLiteEventStore.capabilities,
+    "postgresql": PostgresEventStore.capabilities,
+    "memory": MemoryEventStore.capabilities,
+}
 
 
 def _postgres_reachable() -> str | None:
@@ -72,6 +82,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     backend = getattr(request, "param", "sqlite")
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'chronicle.db'}"
+    if backend == "memory":
+        return "memory://"
     return str(request.getfixturevalue("postgres_schema_url"))
 
 
@@ -97,9 +109,20 @@ def store(make_store: Callable[..., EventStore]) -> EventStore:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test that uses ``store_url`` (directly or through ``store``) runs on each backend."""
-    if "store_url" in metafunc.fixturenames and not any(
+    """Every test that uses ``store_url`` (directly or through ``store``) runs on each backend.
+
+    A test marked ``@pytest.mark.needs("capability")`` runs only on the backends that declare
+    that capability (see ``chronicle.store.ports.Capabilities``), instead of skipping elsewhere.
+    """
+    if "store_url" not in metafunc.fixturenames or any(
         marker.name == "parametrize" and "store_url" in str(marker.args[0])
         for marker in metafunc.definition.iter_markers()
     ):
-        metafunc.parametrize("store_url", BACKENDS, indirect=True)
+        return
+    contract = metafunc.module.__name__.startswith("tests.contract")
+    backends = CONTRACT_BACKENDS if contract else BACKENDS
+    for marker in metafunc.definition.iter_markers("needs"):
+        backends = [
+            name for name in backends if all(CAPABILITIES[name].has(n) for n in marker.args)
+        ]
+    metafunc.parametrize("store_url", backends, indirect=True)

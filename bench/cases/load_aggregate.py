@@ -29,7 +29,7 @@ from chronicle.chat.domain import Message as ChatMessage
 from chronicle.chat.domain import chat_events
 from chronicle.chat.domain.events import MessageCreated, MessageUpdated
 from chronicle.repository import load_aggregate
-from chronicle.store.protocol import Snapshot
+from chronicle.store.records import Snapshot
 
 TAIL = 50
 SMALL = 100

@@ -23,7 +23,7 @@ from chronicle.errors import (
 )
 from chronicle.events import JSONObject, RecordedEvent
 from chronicle.repository import load_aggregate
-from chronicle.store.protocol import EventStore
+from chronicle.store.ports import EventStore
 
 AggregateClasses = Mapping[str, type[Aggregate]]
 

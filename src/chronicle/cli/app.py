@@ -13,7 +13,7 @@ from rich.console import Console
 
 from chronicle.bootstrap import open_store
 from chronicle.errors import ChronicleError, ConfigurationError, StoreUnavailableError
-from chronicle.store.protocol import EventStore
+from chronicle.store.ports import EventStore
 
 app = typer.Typer(
     name="chronicle",

@@ -16,7 +16,7 @@ from chronicle.cli.app import StoreOption, command, console, console_err, fail, 
 from chronicle.config import get_settings
 from chronicle.errors import ChronicleError, ConfigurationError, PublishError
 from chronicle.publishing.relay import Lag, Relay, checkpoint_name, publishing_lag
-from chronicle.store.protocol import EventStore
+from chronicle.store.ports import EventStore
 
 DISABLED = (
     "publishing is off (EVENT_PUBLISH_TO_QUEUE=false). To turn it on, set "

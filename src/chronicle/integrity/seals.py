@@ -18,7 +18,7 @@ from chronicle.errors import EvidenceFileError
 from chronicle.integrity.signing import SigningKey, public_key_text
 from chronicle.store.codec import canonical_json
 from chronicle.store.integrity import format_timestamp
-from chronicle.store.protocol import Seal
+from chronicle.store.records import Seal
 
 SEAL_FORMAT = "chronicle-seal/1"
 

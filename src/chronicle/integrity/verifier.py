@@ -21,7 +21,8 @@ from chronicle.integrity.report import Problem, ProblemKind, VerificationReport
 from chronicle.integrity.seals import seal_payload
 from chronicle.integrity.signing import public_key_text, signature_valid
 from chronicle.store.integrity import GENESIS
-from chronicle.store.protocol import EventStore, Seal
+from chronicle.store.ports import EventStore
+from chronicle.store.records import Seal
 
 Progress = Callable[[int], None]
 

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from chronicle.errors import ChronicleError
 from chronicle.events import RecordedEvent
 from chronicle.projections.projection import Projection
-from chronicle.store.protocol import EventStore
-from chronicle.store.session import Session
+from chronicle.store.ports import EventStore, Session
 
 
 class ProjectionError(ChronicleError):

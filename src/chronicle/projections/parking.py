@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chronicle.events import RecordedEvent
-from chronicle.store.session import Session
+from chronicle.store.ports import Session
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS chronicle_parked_events (

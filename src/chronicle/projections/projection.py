@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from chronicle.events import RecordedEvent
 from chronicle.registry import DomainEvent, EventRegistry
-from chronicle.store.session import Session
+from chronicle.store.ports import Session
 
 Mode = Literal["inline", "async"]
 F = TypeVar("F", bound=Callable[..., Any])

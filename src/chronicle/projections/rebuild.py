@@ -13,17 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chronicle.projections.checkpoints import (
-    CheckpointMovedError,
-    delete_checkpoint,
-    ensure_checkpoint,
-    lock_checkpoint,
-    move_checkpoint,
-)
 from chronicle.projections.projection import REBUILD_SUFFIX, Mode, Projection
 from chronicle.registry import EventRegistry
-from chronicle.store.protocol import EventStore
-from chronicle.store.session import Session
+from chronicle.store.ports import ProjectionStore, Session
+from chronicle.store.sql import checkpoints
+from chronicle.store.sql.checkpoints import CheckpointMovedError
 
 Progress = Callable[[int, int], None]
 
@@ -36,7 +30,7 @@ class RebuildResult:
 
 
 def rebuild(
-    store: EventStore,
+    store: ProjectionStore,
     projection_class: type[Projection],
     registry: EventRegistry,
     *,
@@ -54,8 +48,8 @@ def rebuild(
             fresh.drop_tables(session)
         fresh.create_tables(session, with_indexes=False)
         live.create_tables(session)
-        ensure_checkpoint(session, name)
-        ensure_checkpoint(session, live.checkpoint_name)
+        checkpoints.ensure(session, name)
+        checkpoints.ensure(session, live.checkpoint_name)
 
     total = store.get_event_count()
     applied = 0
@@ -65,12 +59,12 @@ def rebuild(
         if events:
             try:
                 with store.session() as session:
-                    if lock_checkpoint(session, name) != position:
+                    if checkpoints.lock(session, name) != position:
                         raise CheckpointMovedError(name)
                     with session.pipeline():
                         for event in events:
                             fresh.apply(session, event)
-                    move_checkpoint(session, name, position, events[-1].position)
+                    checkpoints.move(session, name, position, events[-1].position)
             except CheckpointMovedError:
                 continue
             applied += len(events)
@@ -87,7 +81,7 @@ def rebuild(
 
 
 def _swap(
-    store: EventStore,
+    store: ProjectionStore,
     session: Session,
     fresh: Projection,
     live: Projection,
@@ -96,11 +90,11 @@ def _swap(
     batch_size: int,
 ) -> int:
     # Lock order (checkpoint row, then tables) matches the async runner's: no deadlock.
-    live_position = lock_checkpoint(session, live.checkpoint_name)
-    position = lock_checkpoint(session, fresh.checkpoint_name)
-    if session.backend == "postgresql":
-        tables = ", ".join(live.t(table.name) for table in live.tables)
-        session.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+    live_position = checkpoints.lock(session, live.checkpoint_name)
+    position = checkpoints.lock(session, fresh.checkpoint_name)
+    lock = session.dialect.lock_tables([live.t(table.name) for table in live.tables])
+    if lock is not None:
+        session.execute(lock)
 
     # Everything read_all hands out now is safe for the live checkpoint.
     while events := store.read_all(after=position, limit=batch_size):
@@ -109,7 +103,7 @@ def _swap(
                 fresh.apply(session, event)
         position = events[-1].position
     if mode == "async":
-        move_checkpoint(session, live.checkpoint_name, live_position, position)
+        checkpoints.move(session, live.checkpoint_name, live_position, position)
     if fresh.idempotent:
         # Writers still running may commit events ordered before `position`; the async runner
         # applies them later. Events already committed behind them are applied now (their
@@ -125,5 +119,5 @@ def _swap(
     for table in fresh.tables:
         session.execute(f"ALTER TABLE {fresh.t(table.name)} RENAME TO {live.t(table.name)}")
     live.create_tables(session)  # the indexes, under their live names
-    delete_checkpoint(session, fresh.checkpoint_name)
+    checkpoints.delete(session, fresh.checkpoint_name)
     return position

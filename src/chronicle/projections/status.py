@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from chronicle.projections import parking
 from chronicle.projections.projection import Mode, Projection
-from chronicle.store.protocol import EventStore
+from chronicle.store.ports import EventStore
 
 
 @dataclass(frozen=True)

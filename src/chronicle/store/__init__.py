@@ -1,5 +1,10 @@
-"""Event store backends behind one protocol (:class:`EventStore`)."""
+"""The event store: ports by role (:mod:`.ports`), the SQL core (:mod:`.sql`), one package per
+backend (:mod:`.sqlite`, :mod:`.postgres`) and the in-memory store (:mod:`.memory`).
 
-from chronicle.store.protocol import EventStore, Seal, Snapshot, StoreStats
+Importing this package loads no driver: backends are imported by the composition root.
+"""
 
-__all__ = ["EventStore", "Seal", "Snapshot", "StoreStats"]
+from chronicle.store.ports import Capabilities, EventStore, Session
+from chronicle.store.records import Seal, Snapshot, StoreStats
+
+__all__ = ["Capabilities", "EventStore", "Seal", "Session", "Snapshot", "StoreStats"]

@@ -9,7 +9,7 @@ from typing import Any
 from chronicle.errors import ConcurrencyError
 from chronicle.events import NewEvent, RecordedEvent
 from chronicle.metrics import Metrics
-from chronicle.store.protocol import EventStore, InlineHandler
+from chronicle.store.ports import EventStore
 
 
 class InstrumentedStore:
@@ -28,24 +28,13 @@ class InstrumentedStore:
         return self._store
 
     def append(
-        self,
-        aggregate_id: str,
-        events: Sequence[NewEvent],
-        *,
-        expected_version: int | None,
-        aggregate_type: str,
-        user_id: str | None = None,
-        inline: InlineHandler | None = None,
+        self, aggregate_id: str, events: Sequence[NewEvent], *, aggregate_type: str, **options: Any
     ) -> list[RecordedEvent]:
+        """The wrapped store's append (same arguments), timed and counted by aggregate type."""
         started = time.perf_counter()
         try:
             recorded = self._store.append(
-                aggregate_id,
-                events,
-                expected_version=expected_version,
-                aggregate_type=aggregate_type,
-                user_id=user_id,
-                inline=inline,
+                aggregate_id, events, aggregate_type=aggregate_type, **options
             )
         except ConcurrencyError:
             self.metrics.conflicts.labels(aggregate_type).inc()

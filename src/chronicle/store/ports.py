@@ -240,8 +240,13 @@ class SessionFactory(Protocol):
 
 @runtime_checkable
 class StoreAdmin(Protocol):
-    backend: str
-    capabilities: Capabilities
+    @property
+    def backend(self) -> str:
+        """The backend's name: ``sqlite``, ``postgresql``, ``memory``."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     def migrate(self) -> int:
         """Create or upgrade the schema; return the schema version now in force. Idempotent."""

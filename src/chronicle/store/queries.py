@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,36 +28,31 @@ def check_instant(value: object, what: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def search_conditions(
-    *,
-    user_id: str | None,
-    aggregate_type: str | None,
-    event_type: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    placeholder: str,
-    instant: Callable[[datetime], Any],
-) -> tuple[str, list[Any]]:
-    """The checked filters of ``search_events`` as ``AND …`` SQL and its parameters.
+Filters = dict[str, Any]
+"""Checked audit filters by name (``user_id``, ``aggregate_type``, ``event_type``, ``since``,
+``until``), only those given; instants are timezone-aware UTC datetimes."""
 
-    ``placeholder`` is the driver's parameter marker; ``instant`` turns a UTC datetime into what
-    the backend compares timestamps with. Every value travels as a parameter, never in the SQL.
-    """
-    sql = ""
-    params: list[Any] = []
+
+def search_filters(
+    *,
+    user_id: str | None = None,
+    aggregate_type: str | None = None,
+    event_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Filters:
+    """The filters of an audit query, checked (``InvalidEventError`` on the first bad one)."""
+    filters: Filters = {}
     if user_id is not None:
         if type(user_id) is not str or not 0 < len(user_id) <= 200:
             raise InvalidEventError(f"user_id must be 1-200 characters, got {user_id!r:.60}")
-        sql += f" AND user_id = {placeholder}"
-        params.append(user_id)
-    for column, value in (("aggregate_type", aggregate_type), ("event_type", event_type)):
-        if value is not None:
-            sql += f" AND {column} = {placeholder}"
-            params.append(check_name(value, column))
+        filters["user_id"] = user_id
+    if aggregate_type is not None:
+        filters["aggregate_type"] = check_name(aggregate_type, "aggregate_type")
+    if event_type is not None:
+        filters["event_type"] = check_name(event_type, "event_type")
     if since is not None:
-        sql += f" AND timestamp >= {placeholder}"
-        params.append(instant(check_instant(since, "since")))
+        filters["since"] = check_instant(since, "since")
     if until is not None:
-        sql += f" AND timestamp <= {placeholder}"
-        params.append(instant(check_instant(until, "until")))
-    return sql, params
+        filters["until"] = check_instant(until, "until")
+    return filters

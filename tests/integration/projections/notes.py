@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from chronicle.events import RecordedEvent
 from chronicle.projections.projection import Projection, Table, handles
 from chronicle.registry import DomainEvent, EventRegistry
-from chronicle.store.session import Session
+from chronicle.store.ports import Session
 
 notes_registry = EventRegistry()
 

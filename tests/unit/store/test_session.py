@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chronicle.store.session import PostgresSession
+from chronicle.store.postgres.session import PostgresSession
 
 
 def test_named_placeholders_are_rewritten_and_casts_and_percent_signs_survive() -> None:

@@ -11,7 +11,7 @@ from chronicle.events import RecordedEvent
 from chronicle.projections.projection import Projection, Table, handles
 from chronicle.registry import DomainEvent
 from chronicle.store.integrity import format_timestamp
-from chronicle.store.session import Session
+from chronicle.store.ports import Session
 
 _ALL_CHAT_EVENTS = (
     chat.MessageCreated, chat.MessageUpdated, chat.MessageDeleted,

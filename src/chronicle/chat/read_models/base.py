@@ -7,7 +7,7 @@ from typing import Any
 from chronicle.events import RecordedEvent
 from chronicle.projections.projection import Projection
 from chronicle.store.integrity import format_timestamp
-from chronicle.store.session import Session
+from chronicle.store.ports import Session
 
 
 class AggregateReadModel(Projection):

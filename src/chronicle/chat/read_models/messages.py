@@ -13,7 +13,7 @@ from chronicle.chat.domain.events import (
 from chronicle.chat.read_models.base import COMMON_COLUMNS, AggregateReadModel
 from chronicle.events import RecordedEvent
 from chronicle.projections.projection import Table, handles
-from chronicle.store.session import Session
+from chronicle.store.ports import Session
 
 
 class MessagesReadModel(AggregateReadModel):

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from chronicle.store.session import Session
+from chronicle.store.ports import Session
 
 Row = dict[str, Any]
 
@@ -108,8 +108,8 @@ def last_message_position(session: Session) -> int:
 def row_version(session: Session, table: str, row_id: str, *, lock: bool = False) -> int | None:
     """The version a read-model row reflects (locked for this transaction when asked)."""
     sql = f"SELECT version FROM {table} WHERE id = :id"
-    if lock and session.backend == "postgresql":
-        sql += " FOR UPDATE"
+    if lock:
+        sql += session.dialect.for_update
     row = session.fetchone(sql, {"id": row_id})
     return None if row is None else int(row[0])
 

@@ -8,7 +8,7 @@ from chronicle.chat.domain import User
 from chronicle.chat.service.credentials import Credentials
 from chronicle.chat.service.writer import Writer, Written
 from chronicle.events import RecordedEvent
-from chronicle.store.session import Session
+from chronicle.store.ports import Session
 
 
 def create_user(

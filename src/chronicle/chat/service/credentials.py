@@ -13,8 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from chronicle.errors import DomainError
-from chronicle.store.protocol import EventStore
-from chronicle.store.session import Session
+from chronicle.store.ports import EventStore, Session
 
 TABLE = "chronicle_credentials"
 MIN_PASSWORD = 8

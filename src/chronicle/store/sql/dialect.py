@@ -12,9 +12,13 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 
+import orjson
+
 from chronicle.errors import ChronicleError
+from chronicle.store.integrity import format_timestamp
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -42,23 +46,27 @@ class Dialect:
     ids_in: ClassVar[str] = "event_id IN (SELECT value FROM json_each(:ids))"
     """Events whose id is one of the list parameter ``:ids`` (see :meth:`id_list`)."""
 
-    now: ClassVar[str] = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-    """The current time, as this backend stores timestamps."""
+    schema_table_exists: ClassVar[str] = (
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'chronicle_schema'"
+    )
+    """One row whose value is true when the schema table exists."""
 
     def sql(self, statement: str) -> str:
-        """``statement`` as the driver takes it (``:name`` placeholders and a mapping)."""
+        """``statement`` as the driver takes it with a mapping of parameters.
+
+        SQLite takes ``:name`` itself.
+        """
         return statement
 
     def render(self, template: str) -> str:
-        """A shared statement with this dialect's slots filled, in the driver's placeholders."""
-        return self.sql(
-            template.format(
+        """A shared statement with this dialect's slots filled; slots it does not know stay."""
+        return template.format_map(
+            _Slots(
                 order=self.order,
                 after=self.after,
                 visible=self.visible,
                 ids_in=self.ids_in,
                 event_id=self.event_id_column,
-                now=self.now,
             )
         )
 
@@ -71,8 +79,6 @@ class Dialect:
 
     def instant(self, value: datetime) -> Any:
         """A UTC datetime as the backend compares timestamps (SQLite: the stored text form)."""
-        from chronicle.store.integrity import format_timestamp
-
         return format_timestamp(value)
 
     def timestamp(self) -> Callable[[Any], datetime]:
@@ -81,8 +87,6 @@ class Dialect:
 
     def id_list(self, ids: Sequence[str]) -> Any:
         """The ``:ids`` parameter of :attr:`ids_in`."""
-        import orjson
-
         return orjson.dumps(list(ids)).decode()
 
     def errors(self) -> AbstractContextManager[None]:
@@ -104,11 +108,17 @@ class KeyConflict(ChronicleError):
         self.constraint = constraint
 
 
+class _Slots(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 @contextmanager
 def _passthrough() -> Iterator[None]:
     yield
 
 
+@lru_cache(maxsize=4096)
 def named_to_pyformat(statement: str) -> str:
     """``:name`` placeholders as ``%(name)s`` (psycopg), with literal ``%`` escaped."""
     return _NAMED.sub(r"%(\1)s", statement.replace("%", "%%"))

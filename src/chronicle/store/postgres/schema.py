@@ -5,13 +5,85 @@ Commit order: each row records the id of the transaction that wrote it (``xid8``
 (``pg_snapshot_xmin``), so an event whose position was taken early but committed late is never
 skipped, and writers never take a table lock.
 
-Appends go through ``chronicle_append``: one round trip that checks the expected version before
-taking positions, chains the integrity hashes and inserts the whole batch in one statement.
+Appends go through ``chronicle_append`` (a batch) or one ``INSERT … SELECT`` (a single event):
+one round trip that checks the expected version before taking positions, chains the integrity
+hashes with ``chronicle_chain`` and inserts the whole batch in one statement.
 Concurrent writers that pass the version check together are settled by the unique
 ``(aggregate_id, version)`` index: the loser's transaction fails and writes nothing.
 """
 
 from __future__ import annotations
+
+APPEND_FUNCTION = r"""
+        CREATE OR REPLACE FUNCTION chronicle_append(
+            p_aggregate_id   text,
+            p_aggregate_type text,
+            p_expected       bigint,
+            p_user_id        text,
+            p_partition      smallint,
+            p_timestamp      timestamptz,
+            p_event_ids      uuid[],
+            p_event_types    text[],
+            p_schema_versions smallint[],
+            p_data           bytea[],
+            p_metadata       bytea[],
+            p_digests        bytea[]
+        ) RETURNS TABLE (out_position bigint, out_version bigint, out_hash bytea)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            v_current bigint;
+            v_previous bytea;
+            v_hashes bytea[] := '{}';
+            v_count integer := cardinality(p_event_ids);
+        BEGIN
+            SELECT e.version, e.hash INTO v_current, v_previous
+              FROM chronicle_events e
+             WHERE e.aggregate_id = p_aggregate_id
+             ORDER BY e.version DESC
+             LIMIT 1;
+            v_current := coalesce(v_current, 0);
+            v_previous := coalesce(v_previous, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+
+            IF p_expected IS NULL OR p_expected <> v_current THEN
+                -- Only a batch that does not fit the current version can be a retry.
+                IF EXISTS (SELECT 1 FROM chronicle_events e
+                            WHERE e.aggregate_id = p_aggregate_id
+                              AND e.event_id = ANY (p_event_ids)) THEN
+                    RAISE EXCEPTION 'already stored' USING ERRCODE = 'CH200';
+                END IF;
+                IF p_expected IS NOT NULL THEN
+                    RAISE EXCEPTION '%', v_current USING ERRCODE = 'CH409';
+                END IF;
+            END IF;
+
+            FOR i IN 1 .. v_count LOOP
+                v_previous := chronicle_chain(v_previous, v_current + i, p_digests[i]);
+                v_hashes := array_append(v_hashes, v_previous);
+            END LOOP;
+
+            RETURN QUERY
+            INSERT INTO chronicle_events AS e (
+                event_id, aggregate_id, aggregate_type, event_type, version, schema_version,
+                partition, timestamp, user_id, data, metadata, hash)
+            SELECT t.event_id, p_aggregate_id, p_aggregate_type, t.event_type, v_current + t.n,
+                   t.schema_version, p_partition, p_timestamp, p_user_id, t.data, t.metadata,
+                   t.hash
+              FROM unnest(p_event_ids, p_event_types, p_schema_versions, p_data, p_metadata,
+                          v_hashes)
+                   WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
+                                        hash, n)
+             ORDER BY t.n
+            RETURNING e.position, e.version, e.hash;
+        END
+        $$;
+"""
+"""``chronicle_append`` as it is now: one call appends a batch (see the module's docstring)."""
+
+# Migration 1 as released: the same function, with the chain rule spelled out in place.
+_APPEND_FUNCTION_V1 = APPEND_FUNCTION.replace("CREATE OR REPLACE", "CREATE").replace(
+    "chronicle_chain(v_previous, v_current + i, p_digests[i])",
+    "sha256(v_previous || int8send(v_current + i) || p_digests[i])",
+)
 
 MIGRATIONS: list[tuple[int, str]] = [
     (
@@ -76,68 +148,8 @@ MIGRATIONS: list[tuple[int, str]] = [
             updated_at timestamptz NOT NULL DEFAULT now()
         );
 
-        CREATE FUNCTION chronicle_append(
-            p_aggregate_id   text,
-            p_aggregate_type text,
-            p_expected       bigint,
-            p_user_id        text,
-            p_partition      smallint,
-            p_timestamp      timestamptz,
-            p_event_ids      uuid[],
-            p_event_types    text[],
-            p_schema_versions smallint[],
-            p_data           bytea[],
-            p_metadata       bytea[],
-            p_digests        bytea[]
-        ) RETURNS TABLE (out_position bigint, out_version bigint, out_hash bytea)
-        LANGUAGE plpgsql AS $$
-        DECLARE
-            v_current bigint;
-            v_previous bytea;
-            v_hashes bytea[] := '{}';
-            v_count integer := cardinality(p_event_ids);
-        BEGIN
-            SELECT e.version, e.hash INTO v_current, v_previous
-              FROM chronicle_events e
-             WHERE e.aggregate_id = p_aggregate_id
-             ORDER BY e.version DESC
-             LIMIT 1;
-            v_current := coalesce(v_current, 0);
-            v_previous := coalesce(v_previous, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
-
-            IF p_expected IS NULL OR p_expected <> v_current THEN
-                -- Only a batch that does not fit the current version can be a retry.
-                IF EXISTS (SELECT 1 FROM chronicle_events e
-                            WHERE e.aggregate_id = p_aggregate_id
-                              AND e.event_id = ANY (p_event_ids)) THEN
-                    RAISE EXCEPTION 'already stored' USING ERRCODE = 'CH200';
-                END IF;
-                IF p_expected IS NOT NULL THEN
-                    RAISE EXCEPTION '%', v_current USING ERRCODE = 'CH409';
-                END IF;
-            END IF;
-
-            FOR i IN 1 .. v_count LOOP
-                v_previous := sha256(v_previous || int8send(v_current + i) || p_digests[i]);
-                v_hashes := array_append(v_hashes, v_previous);
-            END LOOP;
-
-            RETURN QUERY
-            INSERT INTO chronicle_events AS e (
-                event_id, aggregate_id, aggregate_type, event_type, version, schema_version,
-                partition, timestamp, user_id, data, metadata, hash)
-            SELECT t.event_id, p_aggregate_id, p_aggregate_type, t.event_type, v_current + t.n,
-                   t.schema_version, p_partition, p_timestamp, p_user_id, t.data, t.metadata,
-                   t.hash
-              FROM unnest(p_event_ids, p_event_types, p_schema_versions, p_data, p_metadata,
-                          v_hashes)
-                   WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
-                                        hash, n)
-             ORDER BY t.n
-            RETURNING e.position, e.version, e.hash;
-        END
-        $$;
-        """,
+        """
+        + _APPEND_FUNCTION_V1,
     ),
     (
         2,
@@ -171,5 +183,26 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
 ]
+
+# The hash-chain rule of chronicle.store.integrity.chain, as the one SQL definition both append
+# paths call (the planner inlines it: a one-line IMMUTABLE SQL function). Migration 1 spelled it
+# out inside chronicle_append; from here on that function calls this one.
+MIGRATIONS.append(
+    (
+        3,
+        r"""
+        CREATE FUNCTION chronicle_chain(previous bytea, version bigint, digest bytea)
+        RETURNS bytea LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+        AS 'SELECT sha256(previous || int8send(version) || digest)';
+
+        """
+        + APPEND_FUNCTION,
+    )
+)
+
+CREATE_SCHEMA_TABLE = (
+    "CREATE TABLE IF NOT EXISTS chronicle_schema "
+    "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+)
 
 LATEST = MIGRATIONS[-1][0]

@@ -107,3 +107,25 @@ MIGRATIONS.append(
 )
 
 LATEST = MIGRATIONS[-1][0]
+
+CREATE_SCHEMA_TABLE = (
+    "CREATE TABLE IF NOT EXISTS chronicle_schema "
+    "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+)
+
+
+def split_script(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies (BEGIN … END;) whole."""
+    import sqlite3
+
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

@@ -1,32 +1,21 @@
-"""Waking log followers soon after new events commit, without slowing the append path.
+"""Waking PostgreSQL log followers soon after new events commit, without slowing appends.
 
-PostgreSQL: appending only sets a flag; a notifier thread sends ``NOTIFY chronicle_events`` after
-the commit, at most once per interval, so ``NOTIFY`` never runs inside an append's transaction
-(where it would take a global lock at commit). Followers ``LISTEN`` on a connection of their own
-and fall back to polling. SQLite: followers watch ``PRAGMA data_version``, which changes when
-another connection commits.
+Appending only sets a flag; a notifier thread sends ``NOTIFY chronicle_events`` after the commit,
+at most once per interval, so ``NOTIFY`` never runs inside an append's transaction (where it
+would take a global lock at commit). Followers ``LISTEN`` on a connection of their own and fall
+back to polling.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
-from typing import Protocol
 
 import psycopg
 
 log = logging.getLogger(__name__)
 CHANNEL = "chronicle_events"
-
-
-class Wakeup(Protocol):
-    def wait(self, timeout: float) -> None:
-        """Return when new events may have committed, or after ``timeout`` seconds."""
-        ...
-
-    def close(self) -> None: ...
 
 
 class PostgresNotifier:
@@ -98,25 +87,3 @@ class PostgresWakeup:
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
-
-
-class SQLiteWakeup:
-    def __init__(self, path: str, interval: float = 0.005) -> None:
-        self._conn = sqlite3.connect(path, check_same_thread=False)
-        self._interval = interval
-        self._version = self._data_version()
-
-    def _data_version(self) -> int:
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-
-    def wait(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            version = self._data_version()
-            if version != self._version:
-                self._version = version
-                return
-            time.sleep(self._interval)
-
-    def close(self) -> None:
-        self._conn.close()

@@ -1,0 +1,201 @@
+"""The store's public face, written once: every argument checked before any backend runs.
+
+:class:`CheckedStore` implements the ports' reading and writing methods by checking their
+arguments (names, versions, limits, instants, JSON) and handing normalised values to a small
+set of hooks that a backend implements. The SQL core and the in-memory store are both built on
+it, so the same bad input gets the same error on every backend, and no check is written twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from chronicle.events import NewEvent, RecordedEvent
+from chronicle.store.codec import canonical_object
+from chronicle.store.ports import InlineHandler
+from chronicle.store.prepare import PreparedAppend, check_name, check_version, prepare_append
+from chronicle.store.queries import Filters, check_instant, check_limit, search_filters
+from chronicle.store.records import Seal, Snapshot
+
+
+class CheckedStore:
+    """Checks arguments, then calls the ``_hooks`` a backend implements."""
+
+    _max_event_bytes: int = 1024 * 1024
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def _append(self, batch: PreparedAppend, inline: InlineHandler | None) -> list[RecordedEvent]:
+        raise NotImplementedError
+
+    def _aggregate_events(
+        self, aggregate_id: str, from_version: int, to_version: int | None
+    ) -> list[RecordedEvent]:
+        raise NotImplementedError
+
+    def _aggregate_version(self, aggregate_id: str) -> int:
+        raise NotImplementedError
+
+    def _event_count(self, aggregate_id: str | None) -> int:
+        raise NotImplementedError
+
+    def _read_all(self, after: int, limit: int, *, visible_only: bool) -> list[RecordedEvent]:
+        """``visible_only``: hold back what running transactions may still precede."""
+        raise NotImplementedError
+
+    def _search(self, filters: Filters, after: int, limit: int) -> list[RecordedEvent]:
+        raise NotImplementedError
+
+    def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
+        raise NotImplementedError
+
+    def _newest_of_type(self, filters: Filters, limit: int) -> list[RecordedEvent]:
+        raise NotImplementedError
+
+    def _lag(self, after: int) -> tuple[int, datetime | None]:
+        """Events after the cursor, and the timestamp of the oldest of them."""
+        raise NotImplementedError
+
+    def _save_snapshot(self, snapshot: Snapshot, state: bytes) -> None:
+        raise NotImplementedError
+
+    def _load_snapshot(self, aggregate_id: str, max_version: int | None) -> Snapshot | None:
+        raise NotImplementedError
+
+    def _get_checkpoint(self, name: str) -> int | None:
+        raise NotImplementedError
+
+    def _set_checkpoint(self, name: str, position: int) -> None:
+        raise NotImplementedError
+
+    def _append_seal(self, seal: Seal, sealed_at: datetime) -> None:
+        raise NotImplementedError
+
+    def _seals(self, after: int, limit: int) -> list[Seal]:
+        raise NotImplementedError
+
+    # -- the event log -----------------------------------------------------------------------
+
+    def append(
+        self,
+        aggregate_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None,
+        aggregate_type: str,
+        user_id: str | None = None,
+        inline: InlineHandler | None = None,
+    ) -> list[RecordedEvent]:
+        batch = prepare_append(
+            aggregate_id,
+            events,
+            expected_version=expected_version,
+            aggregate_type=aggregate_type,
+            user_id=user_id,
+            max_event_bytes=self._max_event_bytes,
+        )
+        return self._append(batch, inline)
+
+    def get_events_for_aggregate(
+        self, aggregate_id: str, from_version: int = 0, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        check_name(aggregate_id, "aggregate_id")
+        check_version(from_version, "from_version", allow_none=False)
+        check_version(to_version, "to_version", allow_none=True)
+        return self._aggregate_events(aggregate_id, from_version, to_version)
+
+    def get_aggregate_version(self, aggregate_id: str) -> int:
+        return self._aggregate_version(check_name(aggregate_id, "aggregate_id"))
+
+    def get_event_count(self, aggregate_id: str | None = None) -> int:
+        if aggregate_id is not None:
+            check_name(aggregate_id, "aggregate_id")
+        return self._event_count(aggregate_id)
+
+    # -- the log in commit order -------------------------------------------------------------
+
+    def read_all(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        check_version(after, "after", allow_none=True)
+        return self._read_all(after or 0, check_limit(limit), visible_only=True)
+
+    def read_visible(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        check_version(after, "after", allow_none=True)
+        return self._read_all(after or 0, check_limit(limit), visible_only=False)
+
+    def search_events(
+        self,
+        *,
+        user_id: str | None = None,
+        aggregate_type: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[RecordedEvent]:
+        check_version(after, "after", allow_none=True)
+        check_limit(limit)
+        filters = search_filters(
+            user_id=user_id,
+            aggregate_type=aggregate_type,
+            event_type=event_type,
+            since=since,
+            until=until,
+        )
+        return self._search(filters, after or 0, limit)
+
+    def get_all_events(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[RecordedEvent]:
+        check_limit(limit)
+        check_version(offset, "offset", allow_none=False)
+        return self._all_events(search_filters(since=since, until=until), limit, offset)
+
+    def get_events_by_type(
+        self, event_type: str, since: datetime | None = None, limit: int = 100
+    ) -> list[RecordedEvent]:
+        check_name(event_type, "event_type")
+        check_limit(limit)
+        return self._newest_of_type(search_filters(event_type=event_type, since=since), limit)
+
+    def lag(self, after: int | None) -> tuple[int, float]:
+        check_version(after, "after", allow_none=True)
+        count, oldest = self._lag(after or 0)
+        if oldest is None:
+            return count, 0.0
+        return count, max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+
+    # -- snapshots, checkpoints, seals -------------------------------------------------------
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        check_name(snapshot.aggregate_id, "aggregate_id")
+        check_version(snapshot.version, "version", allow_none=False)
+        self._save_snapshot(snapshot, canonical_object(snapshot.state, "snapshot state"))
+
+    def load_snapshot(self, aggregate_id: str, max_version: int | None = None) -> Snapshot | None:
+        check_name(aggregate_id, "aggregate_id")
+        check_version(max_version, "max_version", allow_none=True)
+        return self._load_snapshot(aggregate_id, max_version)
+
+    def get_checkpoint(self, name: str) -> int | None:
+        return self._get_checkpoint(check_name(name, "checkpoint name"))
+
+    def set_checkpoint(self, name: str, position: int) -> None:
+        check_name(name, "checkpoint name")
+        check_version(position, "position", allow_none=False)
+        self._set_checkpoint(name, position)
+
+    def append_seal(self, seal: Seal) -> None:
+        self._append_seal(seal, check_instant(seal.sealed_at, "sealed_at"))
+
+    def get_seals(self, after: int = 0, limit: int = 1000) -> list[Seal]:
+        check_version(after, "after", allow_none=False)
+        return self._seals(after, check_limit(limit))
+
+    def latest_seal(self) -> Seal | None:
+        raise NotImplementedError

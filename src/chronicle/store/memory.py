@@ -1,0 +1,285 @@
+"""The in-memory event store: the whole contract, nothing on disk.
+
+For unit tests, and for users' own tests of code written against the store's ports. Events,
+snapshots and seals live in Python lists under one lock, so every append is atomic and the log
+order is the commit order. Read models and checkpoints need SQL, so sessions run on a private
+in-memory SQLite database (the standard library's, no server); an inline projection runs in a
+transaction there, and the append is kept only if that transaction commits. Nothing survives
+the process (``capabilities.durable`` is false).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from chronicle.errors import (
+    ConcurrencyError,
+    DuplicateEventError,
+    SealConflictError,
+    UnsupportedOperationError,
+)
+from chronicle.events import RecordedEvent
+from chronicle.store.checked import CheckedStore
+from chronicle.store.codec import decode
+from chronicle.store.integrity import GENESIS, chain
+from chronicle.store.ports import Capabilities, InlineHandler, Session, Wakeup
+from chronicle.store.prepare import PreparedAppend, matching_retry, now_utc, recorded_from
+from chronicle.store.queries import Filters
+from chronicle.store.records import Seal, Snapshot, StoreStats
+from chronicle.store.sql import checkpoints
+from chronicle.store.sqlite.session import SQLiteSession
+
+SCHEMA_VERSION = 1
+_CHECKPOINTS = (
+    "CREATE TABLE chronicle_checkpoints "
+    "(name TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at TEXT NOT NULL)"
+)
+
+
+class MemoryWakeup:
+    """Woken by the store's own appends (there is no other process to hear from)."""
+
+    def __init__(self, store: MemoryEventStore) -> None:
+        self._store = store
+        self._seen = store._appends
+
+    def wait(self, timeout: float) -> None:
+        with self._store._changed:
+            self._store._changed.wait_for(lambda: self._store._appends != self._seen, timeout)
+            self._seen = self._store._appends
+
+    def close(self) -> None:
+        return None
+
+
+class MemoryEventStore(CheckedStore):
+    """Event store in the process's memory. Thread-safe; gone when the process ends."""
+
+    backend = "memory"
+    capabilities = Capabilities(
+        gap_free_order=True, server_wakeup=True, roles=False, raw_sql=False, durable=False
+    )
+
+    def __init__(self, *, max_event_bytes: int = 1024 * 1024) -> None:
+        self._max_event_bytes = max_event_bytes
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._appends = 0
+        self._log: list[RecordedEvent] = []  # position n is self._log[n - 1]
+        self._aggregates: dict[str, list[RecordedEvent]] = {}
+        self._ids: dict[str, set[str]] = {}  # each aggregate's event ids (a unique key)
+        self._stored_bytes = 0
+        self._snapshots: dict[str, dict[int, Snapshot]] = {}
+        self._sealed: dict[int, Seal] = {}
+        self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self._db.execute(_CHECKPOINTS)
+        self._closed = False
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction on the private SQL database of read models and checkpoints."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield SQLiteSession(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def read_session(self) -> Any:
+        return self.session()
+
+    def open_wakeup(self) -> Wakeup:
+        return MemoryWakeup(self)
+
+    # -- append ------------------------------------------------------------------------------
+
+    def _append(self, batch: PreparedAppend, inline: InlineHandler | None) -> list[RecordedEvent]:
+        aggregate_id, expected = batch.aggregate_id, batch.expected_version
+        with self._lock:
+            stream = self._aggregates.get(aggregate_id, [])
+            known = self._ids.setdefault(aggregate_id, set())
+            ids = [event.event_id for event in batch.events]
+            current = stream[-1].version if stream else 0
+            if expected is None or expected != current:
+                # Only a batch that does not fit the current version can be a retry.
+                stored = [event for event in stream if event.event_id in ids]
+                if stored:
+                    return matching_retry(batch, stored)
+                if expected is not None:
+                    raise ConcurrencyError(aggregate_id, expected, current)
+            if known.intersection(ids):
+                raise DuplicateEventError(
+                    f"an event id of this append is already stored for {aggregate_id!r}"
+                )
+            previous = stream[-1].hash if stream else GENESIS
+            rows = []
+            for offset, event in enumerate(batch.events, start=1):
+                previous = chain(previous, current + offset, event.digest)
+                rows.append((len(self._log) + offset, current + offset, previous))
+            recorded = recorded_from(batch, rows)
+            if inline is not None:
+                with self.session() as session:
+                    inline(session, recorded)
+            self._log.extend(recorded)
+            self._aggregates.setdefault(aggregate_id, []).extend(recorded)
+            known.update(ids)
+            self._stored_bytes += sum(len(e.data) + len(e.metadata) for e in batch.events)
+            self._appends += 1
+            self._changed.notify_all()
+        return recorded
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _aggregate_events(
+        self, aggregate_id: str, from_version: int, to_version: int | None
+    ) -> list[RecordedEvent]:
+        last = to_version if to_version is not None else float("inf")
+        with self._lock:
+            stream = self._aggregates.get(aggregate_id, [])
+            return [event for event in stream if from_version <= event.version <= last]
+
+    def _aggregate_version(self, aggregate_id: str) -> int:
+        with self._lock:
+            stream = self._aggregates.get(aggregate_id)
+            return stream[-1].version if stream else 0
+
+    def _event_count(self, aggregate_id: str | None) -> int:
+        with self._lock:
+            if aggregate_id is None:
+                return len(self._log)
+            return len(self._aggregates.get(aggregate_id, []))
+
+    def _read_all(self, after: int, limit: int, *, visible_only: bool) -> list[RecordedEvent]:
+        # Every append is committed whole under the lock: all that is stored is visible.
+        with self._lock:
+            return self._log[after : after + limit]
+
+    def _lag(self, after: int) -> tuple[int, datetime | None]:
+        with self._lock:
+            behind = self._log[after:]
+        return len(behind), min((event.timestamp for event in behind), default=None)
+
+    @staticmethod
+    def _matching(events: Sequence[RecordedEvent], filters: Filters) -> Iterator[RecordedEvent]:
+        """The events that pass every one of ``filters``."""
+        equal = [
+            (name, filters[name])
+            for name in ("user_id", "aggregate_type", "event_type")
+            if name in filters
+        ]
+        since, until = filters.get("since"), filters.get("until")
+        for event in events:
+            if any(getattr(event, name) != value for name, value in equal):
+                continue
+            if (since is not None and event.timestamp < since) or (
+                until is not None and event.timestamp > until
+            ):
+                continue
+            yield event
+
+    def _search(self, filters: Filters, after: int, limit: int) -> list[RecordedEvent]:
+        with self._lock:
+            candidates = self._log[after:]
+        return list(islice(self._matching(candidates, filters), limit))
+
+    def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
+        with self._lock:
+            log = list(self._log)
+        return list(islice(self._matching(log, filters), offset, offset + limit))
+
+    def _newest_of_type(self, filters: Filters, limit: int) -> list[RecordedEvent]:
+        with self._lock:
+            newest_first = self._log[::-1]
+        return list(islice(self._matching(newest_first, filters), limit))
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def _save_snapshot(self, snapshot: Snapshot, state: bytes) -> None:
+        with self._lock:
+            versions = self._snapshots.setdefault(snapshot.aggregate_id, {})
+            if snapshot.version not in versions:  # one per version, as on every backend
+                versions[snapshot.version] = replace(
+                    snapshot, state=decode(state), created_at=now_utc()
+                )
+
+    def _load_snapshot(self, aggregate_id: str, max_version: int | None) -> Snapshot | None:
+        with self._lock:
+            versions = self._snapshots.get(aggregate_id, {})
+            usable = [v for v in versions if max_version is None or v <= max_version]
+            return versions[max(usable)] if usable else None
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def _get_checkpoint(self, name: str) -> int | None:
+        with self.session() as session:
+            return checkpoints.get(session, name)
+
+    def _set_checkpoint(self, name: str, position: int) -> None:
+        with self.session() as session:
+            checkpoints.put(session, name, position)
+
+    # -- seals -------------------------------------------------------------------------------
+
+    def _append_seal(self, seal: Seal, sealed_at: datetime) -> None:
+        with self._lock:
+            if seal.number in self._sealed:
+                raise SealConflictError(f"seal {seal.number} is already recorded")
+            self._sealed[seal.number] = seal
+
+    def _seals(self, after: int, limit: int) -> list[Seal]:
+        with self._lock:
+            numbers = sorted(number for number in self._sealed if number > after)[:limit]
+            return [self._sealed[number] for number in numbers]
+
+    def latest_seal(self) -> Seal | None:
+        with self._lock:
+            return self._sealed[max(self._sealed)] if self._sealed else None
+
+    # -- administration ----------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        return SCHEMA_VERSION
+
+    def schema_version(self) -> int:
+        return SCHEMA_VERSION
+
+    def stats(self) -> StoreStats:
+        with self._lock:
+            log = list(self._log)
+            size = self._stored_bytes
+        by_type: dict[str, int] = {}
+        by_event: dict[str, int] = {}
+        for event in log:
+            by_type[event.aggregate_type] = by_type.get(event.aggregate_type, 0) + 1
+            by_event[event.event_type] = by_event.get(event.event_type, 0) + 1
+        return StoreStats(
+            backend=self.backend,
+            total_events=len(log),
+            aggregates=len({event.aggregate_id for event in log}),
+            by_aggregate_type=dict(sorted(by_type.items())),
+            by_event_type=dict(sorted(by_event.items())),
+            oldest_event=min((event.timestamp for event in log), default=None),
+            newest_event=max((event.timestamp for event in log), default=None),
+            size_bytes=size,
+            schema_version=SCHEMA_VERSION,
+        )
+
+    def create_app_role(self, role: str) -> list[str]:
+        raise UnsupportedOperationError("the in-memory store has no database roles")
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()

@@ -1,0 +1,75 @@
+"""The PostgreSQL connection pool: autocommit connections in UTC, a clear error when unreachable.
+
+Connections are in autocommit mode, so an append is one round trip in its own transaction;
+sessions open an explicit transaction when they need one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from chronicle.errors import ConfigurationError, StoreUnavailableError
+
+
+def open_pool(url: str, *, min_size: int, max_size: int, timeout: float) -> ConnectionPool:
+    """A pool of autocommit connections to ``url``, opened (or a clear error)."""
+    _probe(url, timeout)
+    pool = ConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        timeout=timeout,
+        open=False,
+        name="chronicle",
+        configure=_configure_connection,
+    )
+    try:
+        pool.open(wait=True, timeout=timeout)
+    except PoolTimeout as exc:
+        pool.close()
+        raise StoreUnavailableError(
+            f"cannot connect to PostgreSQL at {redact(url)} within {timeout:g}s; "
+            "is the server running and EVENT_STORE_URL right?"
+        ) from exc
+    return pool
+
+
+def _probe(url: str, timeout: float) -> None:
+    """Connect once before building the pool: a bad URL or a server that is down is reported at
+    once with the driver's reason, instead of after the pool's whole timeout."""
+    try:
+        with psycopg.connect(url, connect_timeout=max(1, int(timeout))):
+            return
+    except psycopg.ProgrammingError as exc:
+        raise ConfigurationError(
+            "EVENT_STORE_URL", f"{redact(url)} is not a valid PostgreSQL URL: {exc}"
+        ) from exc
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip()
+        if "invalid" in reason:  # libpq's word for a malformed option (port, sslmode…)
+            raise ConfigurationError(
+                "EVENT_STORE_URL", f"{redact(url)} is not a valid PostgreSQL URL: {reason}"
+            ) from exc
+        raise StoreUnavailableError(
+            f"cannot connect to PostgreSQL at {redact(url)}: {reason}; is the server running "
+            "and EVENT_STORE_URL right?"
+        ) from exc
+
+
+def _configure_connection(conn: psycopg.Connection[Any]) -> None:
+    # Timestamps come back as UTC whatever the server's or the role's time zone.
+    conn.execute("SET timezone TO 'UTC'")
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for error messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<invalid URL>"
+    info.pop("password", None)
+    return " ".join(f"{key}={value}" for key, value in info.items())

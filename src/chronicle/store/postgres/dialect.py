@@ -1,0 +1,77 @@
+"""PostgreSQL's dialect: commit order by transaction id, the visibility rule, its driver's errors.
+
+Commit order: each row records the id of the transaction that wrote it (``xid8``). Readers walk
+``(transaction_id, position)`` and stop below the oldest transaction still running
+(``pg_snapshot_xmin``), so an event whose position was taken early but committed late is never
+skipped, and writers never take a table lock. A reader's cursor is the pair; callers pass only
+the position, and the pair is found from it (when that event is no longer stored, the walk
+starts over from the oldest transaction: events may be re-delivered, never skipped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import PoolTimeout
+
+from chronicle.errors import ImmutableEventError, StoreUnavailableError
+from chronicle.store.sql.dialect import Dialect, KeyConflict, named_to_pyformat
+
+IMMUTABLE = "CH403"
+"""The SQLSTATE of the guard triggers' refusal."""
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    for_update = " FOR UPDATE"
+    event_id_column = "event_id::text"
+    order = "transaction_id, position"
+    after = (
+        "(transaction_id, position) > (coalesce((SELECT transaction_id FROM chronicle_events "
+        "WHERE position = :after), '0'::xid8), :after)"
+    )
+    visible = " AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+    ids_in = "event_id = ANY(:ids::uuid[])"
+    schema_table_exists = "SELECT to_regclass('chronicle_schema') IS NOT NULL"
+
+    def sql(self, statement: str) -> str:
+        return named_to_pyformat(statement)
+
+    def lock_tables(self, tables: Sequence[str]) -> str | None:
+        return f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE"
+
+    def instant(self, value: datetime) -> Any:
+        return value
+
+    def timestamp(self) -> Callable[[Any], datetime]:
+        return _same  # timestamptz comes back as an aware datetime (the session is in UTC)
+
+    def id_list(self, ids: Sequence[str]) -> Any:
+        return list(ids)
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        try:
+            yield
+        except PoolTimeout as exc:
+            raise StoreUnavailableError(f"no PostgreSQL connection available: {exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
+        except pg_errors.UniqueViolation as exc:
+            raise KeyConflict(str(exc), exc.diag.constraint_name) from exc
+        except psycopg.Error as exc:
+            if exc.sqlstate == IMMUTABLE:
+                raise ImmutableEventError(str(exc)) from exc
+            raise
+
+
+DIALECT = PostgresDialect()

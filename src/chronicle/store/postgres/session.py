@@ -1,0 +1,51 @@
+"""A transaction (or an autocommit connection) on PostgreSQL, as a :class:`Session`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+from chronicle.store.ports import Params
+from chronicle.store.sql.dialect import Dialect
+
+from .dialect import DIALECT
+
+
+class PostgresSession:
+    """``:name`` placeholders with a mapping become psycopg's ``%(name)s`` (translated once per
+    statement text, process-wide); ``?`` with a sequence becomes ``%s``. ``binary`` asks for
+    results in the binary protocol (faster to decode for event rows)."""
+
+    backend = "postgresql"
+    dialect: Dialect = DIALECT
+
+    def __init__(self, conn: Any, *, binary: bool = False) -> None:
+        self.connection = conn
+        self._binary = binary
+
+    def _sql(self, sql: str) -> str:
+        return DIALECT.sql(sql)
+
+    def _run(self, sql: str, params: Params) -> Any:
+        cursor = self.connection.cursor(binary=True) if self._binary else self.connection
+        if not params:
+            return cursor.execute(sql)  # no placeholders: the text goes as it is
+        if isinstance(params, Mapping):
+            return cursor.execute(DIALECT.sql(sql), params)
+        return cursor.execute(sql.replace("?", "%s"), params)
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        return int(self._run(sql, params).rowcount)
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self._run(sql, params).fetchall()
+        return rows
+
+    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._run(sql, params).fetchone()
+        return row
+
+    def pipeline(self) -> AbstractContextManager[object]:
+        result: AbstractContextManager[object] = self.connection.pipeline()
+        return result
