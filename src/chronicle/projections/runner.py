@@ -1,11 +1,13 @@
 """The async projection runner: catch up from the checkpoint, then follow new events.
 
-Each batch is one transaction: the read-model changes and the checkpoint move commit together,
-so a process killed at any moment neither loses nor repeats an event. When a handler fails, the
-batch is rolled back and replayed one event per transaction: events before the failing one
-commit, the failing one is retried with exponential backoff and, after ``max_attempts``, parked
-with its error (see :mod:`chronicle.projections.parking`). The policy then decides whether the
-projection continues with the next event or stops.
+Reading the log, waiting for commits and backing off during outages are the log follower's
+(:mod:`chronicle.follower`); the runner applies the batches it is handed. Each batch is one
+transaction: the read-model changes and the checkpoint move commit together, so a process killed
+at any moment neither loses nor repeats an event. When a handler fails, the batch is rolled back
+and replayed one event per transaction: events before the failing one commit, the failing one is
+retried with exponential backoff and, after ``max_attempts``, parked with its error (see
+:mod:`chronicle.projections.parking`). The policy then decides whether the projection continues
+with the next event or stops.
 """
 
 from __future__ import annotations
@@ -18,16 +20,12 @@ from typing import Literal
 
 from chronicle.errors import ChronicleError, StoreUnavailableError
 from chronicle.events import RecordedEvent
+from chronicle.follower import Batch, LogFollower
 from chronicle.projections import parking
-from chronicle.projections.checkpoints import (
-    CheckpointMovedError,
-    ensure_checkpoint,
-    lock_checkpoint,
-    move_checkpoint,
-)
 from chronicle.projections.projection import Projection
-from chronicle.store.protocol import EventStore
-from chronicle.store.session import Session
+from chronicle.store.ports import ProjectionStore, Session
+from chronicle.store.sql import checkpoints
+from chronicle.store.sql.checkpoints import CheckpointMovedError
 
 log = logging.getLogger(__name__)
 FailurePolicy = Literal["continue", "stop"]
@@ -42,7 +40,7 @@ class ProjectionRunner:
 
     def __init__(
         self,
-        store: EventStore,
+        store: ProjectionStore,
         projection: Projection,
         *,
         batch_size: int = 500,
@@ -63,28 +61,45 @@ class ProjectionRunner:
         self.on_batch = on_batch
         self._sleep = sleep
         self.stopped_reason: str | None = None
+        self._follower = LogFollower(
+            store,
+            self._position,
+            self._handle,
+            batch_size=batch_size,
+            name=f"projection {projection.name}",
+        )
         with store.session() as session:
             projection.create_tables(session)
             parking.ensure_table(session)
-            ensure_checkpoint(session, projection.checkpoint_name)
+            checkpoints.ensure(session, projection.checkpoint_name)
 
     @property
     def name(self) -> str:
         return self.projection.name
 
     def checkpoint(self) -> int:
+        """The position of the last event applied (0: none yet)."""
         return self.store.get_checkpoint(self.projection.checkpoint_name) or 0
 
     # -- one batch ---------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Apply the next batch of events; return how many were taken off the log."""
+        """Apply the next batch of events; return how many were taken off the log.
+
+        ``ProjectionStoppedError`` once the stop policy stopped the projection.
+        """
+        return self._follower.step()
+
+    def _position(self) -> int:
         if self.stopped_reason is not None:
             raise ProjectionStoppedError(self.stopped_reason)
-        start = self.checkpoint()
-        events = self.store.read_all(after=start, limit=self.batch_size)
+        return self.checkpoint()
+
+    def _handle(self, batch: Batch) -> int:
+        events = batch.events
         if not events:
             return 0
+        start = batch.after or 0
         try:
             with self.store.session() as session:
                 self._apply(session, start, events)
@@ -100,7 +115,7 @@ class ProjectionRunner:
 
     def _apply(self, session: Session, expected: int, events: list[RecordedEvent]) -> None:
         name = self.projection.checkpoint_name
-        if lock_checkpoint(session, name) != expected:
+        if checkpoints.lock(session, name) != expected:
             raise CheckpointMovedError(f"checkpoint {name!r} moved")
         # Read in the transaction: a `replay --retry-parked` elsewhere may have unparked some.
         blocked = parking.parked_aggregates(session, self.name)
@@ -112,7 +127,7 @@ class ProjectionRunner:
                     )
                 else:
                     self.projection.apply(session, event)
-        move_checkpoint(session, name, expected, events[-1].position)
+        checkpoints.move(session, name, expected, events[-1].position)
 
     def _one_by_one(self, start: int, events: list[RecordedEvent]) -> int:
         done = 0
@@ -165,10 +180,10 @@ class ProjectionRunner:
     def _park(self, previous: int, event: RecordedEvent, error: str) -> None:
         with self.store.session() as session:
             name = self.projection.checkpoint_name
-            if lock_checkpoint(session, name) != previous:
+            if checkpoints.lock(session, name) != previous:
                 raise CheckpointMovedError(f"checkpoint {name!r} moved")
             parking.park(session, self.name, event, self.max_attempts, error)
-            move_checkpoint(session, name, previous, event.position)
+            checkpoints.move(session, name, previous, event.position)
 
     def _notify(self, events: list[RecordedEvent]) -> None:
         if self.on_batch is not None:
@@ -185,7 +200,7 @@ class ProjectionRunner:
         total = 0
         deadline = time.monotonic() + timeout
         while self.stopped_reason is None:
-            taken = self.run_once()
+            taken = self._follower.step()
             total += taken
             if taken:
                 continue
@@ -195,23 +210,12 @@ class ProjectionRunner:
         return total
 
     def run(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
-        """Follow the log until ``stop`` is set, waking on new events (or polling)."""
-        wakeup = self.store.open_wakeup()
-        try:
-            while not stop.is_set():
-                try:
-                    taken = self.run_once()
-                except ProjectionStoppedError:
-                    stop.wait(poll_interval)
-                    continue
-                except ChronicleError as exc:  # the store is unreachable: wait and retry
-                    log.warning("projection %s: %s", self.name, exc)
-                    stop.wait(poll_interval)
-                    continue
-                if taken < self.batch_size:
-                    wakeup.wait(poll_interval)
-        finally:
-            wakeup.close()
+        """Follow the log until ``stop`` is set, waking on new commits (or polling).
+
+        A store outage is retried with growing back-off, and so is a projection stopped by its
+        policy (logged at each attempt) until :meth:`retry_parked` lets it go on.
+        """
+        self._follower.run(stop, idle_wait=poll_interval)
 
     # -- parked events -----------------------------------------------------------------------
 

@@ -4,23 +4,24 @@ Order of work for each batch: read the next events after the checkpoint (``read_
 order, which keeps each aggregate's versions in order), publish them, wait for the broker's
 confirmation, and only then move the checkpoint. A crash anywhere in between re-publishes the
 batch on restart (at least once; consumers de-duplicate by ``event_id``), never skips it.
-Events are read only after they committed, so nothing rolled back is ever published.
+Events are read only after they committed, so nothing rolled back is ever published. Reading,
+waiting for commits and backing off during outages are the log follower's
+(:mod:`chronicle.follower`).
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from chronicle.errors import ChronicleError, InvalidEventError
+from chronicle.follower import Backoff, Batch, LogFollower
 from chronicle.publishing.metrics import RelayMetrics
 from chronicle.publishing.publisher import Publisher
-from chronicle.store.protocol import EventStore
-from chronicle.store.wakeup import Wakeup
+from chronicle.store.ports import CheckpointedLog
 
 log = logging.getLogger(__name__)
 
@@ -45,28 +46,10 @@ class Lag:
         return {"events": self.events, "seconds": round(self.seconds, 3)}
 
 
-def publishing_lag(store: EventStore, checkpoint: str) -> Lag:
+def publishing_lag(store: CheckpointedLog, checkpoint: str) -> Lag:
     """Events after the checkpoint, and the age of the oldest of them (0 when caught up)."""
     events, seconds = store.lag(store.get_checkpoint(checkpoint))
     return Lag(events, seconds)
-
-
-class Backoff:
-    """Exponential backoff with full jitter, from ``initial`` up to ``maximum`` seconds."""
-
-    def __init__(self, initial: float = 0.2, maximum: float = 30.0, factor: float = 2.0) -> None:
-        if not 0 < initial <= maximum or factor < 1:
-            raise InvalidEventError("backoff needs 0 < initial <= maximum and factor >= 1")
-        self.initial, self.maximum, self.factor = initial, maximum, factor
-        self._next = initial
-
-    def next_delay(self) -> float:
-        delay = random.uniform(self._next / 2, self._next)
-        self._next = min(self._next * self.factor, self.maximum)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self.initial
 
 
 class Relay:
@@ -74,7 +57,7 @@ class Relay:
 
     def __init__(
         self,
-        store: EventStore,
+        store: CheckpointedLog,
         publisher: Publisher,
         *,
         batch_size: int = 500,
@@ -97,6 +80,15 @@ class Relay:
         self._position: int | None = None
         self._position_loaded = False
         self._lag_refreshed_at = float("-inf")
+        self._follower = LogFollower(
+            store,
+            lambda: self.position,
+            self._publish,
+            batch_size=batch_size,
+            backoff=self.backoff,
+            name=f"publishing to {publisher.destination}",
+            on_error=self._failed,
+        )
 
     @property
     def position(self) -> int | None:
@@ -112,24 +104,26 @@ class Relay:
         Raises ``BrokerUnavailableError`` (or ``StoreUnavailableError``) without moving the
         checkpoint; calling again re-publishes the same batch.
         """
-        events = self.store.read_all(after=self.position, limit=self.batch_size)
-        if not events:
-            return 0
-        self.publisher.publish(events)
-        last = events[-1].position
-        self.store.set_checkpoint(self.checkpoint, last)
-        self._position = last
-        self.metrics.published.inc(len(events))
-        self.metrics.checkpoint.set(last)
-        if self.on_published is not None:
-            self.on_published(len(events))
+        return self._follower.step()
+
+    def _publish(self, batch: Batch) -> int:
+        events = batch.events
+        if events:
+            self.publisher.publish(events)
+            last = events[-1].position
+            self.store.set_checkpoint(self.checkpoint, last)
+            self._position = last
+            self.metrics.published.inc(len(events))
+            self.metrics.checkpoint.set(last)
+            if self.on_published is not None:
+                self.on_published(len(events))
+        if time.monotonic() - self._lag_refreshed_at >= self.lag_interval:
+            self.refresh_lag()
         return len(events)
 
     def run_until_caught_up(self) -> int:
         """Publish batches until none is left; return how many events were published."""
-        total = 0
-        while published := self.run_once():
-            total += published
+        total = self._follower.catch_up()
         self.refresh_lag()
         return total
 
@@ -151,37 +145,12 @@ class Relay:
         gauges keep growing meanwhile); nothing is skipped. Errors that are not Chronicle's
         propagate: a supervisor restarts the relay, which resumes from its checkpoint.
         """
-        wakeup = self.store.open_wakeup()
-        try:
-            self._follow(stop, idle_wait, wakeup)
-        finally:
-            wakeup.close()
+        self._follower.run(stop, idle_wait=idle_wait)
 
-    def _follow(self, stop: threading.Event, idle_wait: float, wakeup: Wakeup) -> None:
-        while not stop.is_set():
-            try:
-                published = self.run_once()
-                if time.monotonic() - self._lag_refreshed_at >= self.lag_interval:
-                    self.refresh_lag()
-            except ChronicleError as exc:
-                self.metrics.failures.inc()
-                delay = self.backoff.next_delay()
-                log.warning(
-                    "publishing to %s failed, retrying in %.1fs: %s",
-                    self.publisher.destination,
-                    delay,
-                    exc,
-                )
-                self._refresh_lag_after_failure()
-                stop.wait(delay)
-                continue
-            self.backoff.reset()
-            if published < self.batch_size:
-                wakeup.wait(idle_wait)
-
-    def _refresh_lag_after_failure(self) -> None:
+    def _failed(self, exc: ChronicleError, delay: float) -> None:
+        self.metrics.failures.inc()
         try:
             self.refresh_lag()
-        except ChronicleError as exc:
+        except ChronicleError as lag_exc:
             # The store itself is down: the gauges keep their last value until it is back.
-            log.warning("cannot measure the publishing lag: %s", exc)
+            log.warning("cannot measure the publishing lag: %s", lag_exc)

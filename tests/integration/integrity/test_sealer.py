@@ -58,6 +58,39 @@ def test_the_sealer_chains_every_event_in_commit_order_and_resumes_from_its_last
     assert Verifier(store).verify().intact
 
 
+def test_seal_granularity_holds_across_batches_and_the_tail_is_sealed_when_caught_up(
+    store: EventStore,
+) -> None:
+    fill(store, 8)
+    # Batches of 4 end at events 4 and 8: the pending events carry over from one to the next,
+    # and the last two are sealed by the empty read that shows the sealer has caught up.
+    seals = Sealer(store, seal_every=3, batch_size=4).run_once()
+    assert [(s.number, s.event_count) for s in seals] == [(1, 3), (2, 6), (3, 8)]
+    assert seals[-1].position == store.read_all()[-1].position
+    assert Verifier(store).verify().intact
+
+
+def test_a_following_sealer_carries_pending_events_over_its_steps(store: EventStore) -> None:
+    stop = threading.Event()
+    sealer = Sealer(store, seal_every=5, batch_size=2)
+    worker = threading.Thread(target=sealer.follow, args=(stop, 0.01))
+    worker.start()
+    try:
+        fill(store, 12)
+        deadline = time.monotonic() + 60
+        while (store.latest_seal() or None) is None or store.latest_seal().event_count < 12:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+    assert not worker.is_alive()
+    counts = [seal.event_count for seal in store.get_seals()]
+    # No seal covers more than seal_every events, whichever steps the events arrived in.
+    assert all(b - a <= 5 for a, b in zip([0, *counts], counts, strict=False))
+    assert Verifier(store).verify().intact
+
+
 def test_the_follow_loop_seals_new_events_until_it_is_stopped(store: EventStore) -> None:
     fill(store, 3)
     stop = threading.Event()

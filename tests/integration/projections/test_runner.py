@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import pytest
 
 from chronicle import EventStore, NewEvent
@@ -46,6 +51,28 @@ def edit(store: EventStore, note: str, text: str, **kwargs) -> None:
 
 def runner_for(store: EventStore, projection=Notes, **kwargs) -> ProjectionRunner:
     return ProjectionRunner(store, projection(notes_registry), sleep=lambda _: None, **kwargs)
+
+
+def wait_until(condition: Callable[[], bool], what: str, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {within} s")
+        time.sleep(0.02)
+
+
+@contextmanager
+def running(runner: ProjectionRunner) -> Iterator[None]:
+    """Let ``runner`` follow the log in a thread for the block."""
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,), kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
 
 
 def test_a_runner_catches_up_and_its_read_model_equals_one_built_from_the_log(
@@ -174,3 +201,33 @@ def test_an_event_a_projection_does_not_handle_never_stops_it_even_if_it_does_no
 
     with store.session() as session:
         assert parking.parked(session, "edits_only") == []
+
+
+def test_a_running_runner_applies_what_is_appended_while_it_follows(store: EventStore) -> None:
+    add(store, "note_a", "before")
+    runner = runner_for(store, batch_size=3)
+    with running(runner):
+        for number in range(10):
+            add(store, f"note_{number}_later", "while running")
+        edit(store, "note_a", "edited while running")
+        wait_until(
+            lambda: read_notes(store) == expected_notes(store.get_all_events(limit=100)),
+            "the read model to catch up",
+        )
+    assert read_notes(store)["note_a"] == ("edited while running", 1, 2)
+    assert runner.checkpoint() == store.read_all(limit=100)[-1].position
+
+
+def test_a_running_runner_stopped_by_its_policy_goes_on_once_its_parked_events_are_retried(
+    store: EventStore,
+) -> None:
+    add(store, "note_a", "poison")
+    add(store, "note_b", "after")
+    runner = runner_for(store, max_attempts=1, on_failure="stop")
+    with running(runner):
+        wait_until(lambda: runner.stopped_reason is not None, "the stop at the poison event")
+        assert read_notes(store) == {}
+        POISON["active"] = False
+        assert runner.retry_parked() == (1, 0)
+        wait_until(lambda: "note_b" in read_notes(store), "the runner to go on")
+    assert read_notes(store) == expected_notes(store.get_all_events(limit=100))

@@ -3,6 +3,8 @@ tests/integration/publishing)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from chronicle import EventStore, NewEvent
 from chronicle.errors import BrokerUnavailableError
 from chronicle.events import RecordedEvent
-from chronicle.publishing import Relay, RelayMetrics
+from chronicle.publishing import Backoff, Relay, RelayMetrics
 
 
 class MemoryPublisher:
@@ -33,7 +35,16 @@ class MemoryPublisher:
         return None
 
 
+def failures(relay: Relay) -> float:
+    return relay.metrics.registry.get_sample_value("chronicle_publish_failures_total") or 0
+
+
 def fill(store: EventStore, count: int) -> None:
+    """Append ``count`` events and wait until they are readable.
+
+    On PostgreSQL, ``read_all`` holds back events while older transactions on the server (other
+    tests') are still open, so a relay started at once could find fewer.
+    """
     for version in range(count):
         store.append(
             "message_a",
@@ -41,6 +52,10 @@ def fill(store: EventStore, count: int) -> None:
             expected_version=version,
             aggregate_type="Message",
         )
+    deadline = time.monotonic() + 30
+    while len(store.read_all(limit=count + 1)) < count:
+        assert time.monotonic() < deadline, "the appends did not become readable"
+        time.sleep(0.01)
 
 
 def test_a_failed_batch_leaves_the_checkpoint_and_is_published_again_in_full(
@@ -77,3 +92,30 @@ def test_the_lag_counts_unpublished_events_and_the_age_of_the_oldest(store: Even
     lag = relay.refresh_lag()
     assert lag.events == 3 and lag.seconds >= 0
     assert relay.metrics.registry.get_sample_value("chronicle_publish_lag_events") == 3
+
+
+def test_a_following_relay_retries_a_broker_outage_and_then_publishes_everything_once(
+    store: EventStore,
+) -> None:
+    fill(store, 5)
+    publisher = MemoryPublisher(fail_after=0)
+    relay = Relay(store, publisher, backoff=Backoff(initial=0.01, maximum=0.05))
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.follow, args=(stop,), kwargs={"idle_wait": 0.05})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while failures(relay) < 3:
+            assert time.monotonic() < deadline, "the relay did not retry"
+            time.sleep(0.01)
+        assert store.get_checkpoint(relay.checkpoint) is None
+        publisher.fail_after = None
+        while len(publisher.published) < 5 or relay.position != store.read_all()[-1].position:
+            assert time.monotonic() < deadline, "the relay did not publish after the outage"
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert [event.version for event in publisher.published] == [1, 2, 3, 4, 5]
+    assert store.get_checkpoint(relay.checkpoint) == store.read_all()[-1].position
