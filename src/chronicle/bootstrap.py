@@ -1,23 +1,26 @@
-"""The composition root: the one place that picks concrete adapters from settings."""
+"""The composition root: the one place that picks concrete adapters from settings.
+
+It builds only what the library offers (the store, repositories, a publisher, the signing key,
+the sealer); the chat system's wiring, built from these, is :mod:`chronicle.chat.wiring`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from chronicle.aggregate import Aggregate
 from chronicle.config import EventConfig, get_settings
 from chronicle.errors import ConfigurationError
-from chronicle.events import RecordedEvent
-from chronicle.metrics import Metrics
-from chronicle.projections.inline import InlineProjections
-from chronicle.projections.projection import Mode, Projection
-from chronicle.projections.runner import ProjectionRunner
-from chronicle.projections.status import ProjectionStatus, projection_status
 from chronicle.publishing.publisher import Publisher
 from chronicle.repository import Repository
-from chronicle.store.instrumented import InstrumentedStore
-from chronicle.store.protocol import EventStore, InlineHandler
+from chronicle.store.ports import EventStore, InlineHandler
+
+# The integrity package is imported where it is used: `chronicle.open_store` loads this module,
+# and a program that only stores events should not load cryptography.
+if TYPE_CHECKING:
+    from chronicle.integrity.sealer import Sealer
+    from chronicle.integrity.signing import SigningKey
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -26,9 +29,14 @@ def open_store(url: str | None = None, *, settings: EventConfig | None = None) -
     """The event store for ``url`` (``sqlite:///path``, ``postgresql://…``), or the configured one.
 
     The schema is created or upgraded on first use; ``close()`` the store when done.
+    ``memory://`` gives an in-memory store (tests, examples): gone when closed.
     """
     settings = settings or get_settings()
     url = url or settings.store_url
+    if url == "memory://":
+        from chronicle.store.memory import MemoryEventStore
+
+        return MemoryEventStore(max_event_bytes=settings.max_event_bytes)
     if url.startswith("sqlite:///"):
         from chronicle.store.sqlite import SQLiteEventStore
 
@@ -70,108 +78,6 @@ def open_repository(
     return Repository(store, cls, snapshot_interval=settings.snapshot_interval, inline=inline)
 
 
-def projection_modes(settings: EventConfig | None = None) -> dict[str, Mode]:
-    """Each chat read model's mode: its default, or CHRONICLE_PROJECTION_MODES's override."""
-    from chronicle.chat.read_models import READ_MODELS
-
-    settings = settings or get_settings()
-    modes: dict[str, Mode] = {cls.name: cls.default_mode for cls in READ_MODELS}
-    for name, mode in settings.projection_mode_overrides().items():
-        if name not in modes:
-            raise ConfigurationError(
-                "CHRONICLE_PROJECTION_MODES",
-                f"no read model is called {name!r}; known: {', '.join(modes)}",
-            )
-        modes[name] = "inline" if mode == "inline" else "async"
-    return modes
-
-
-@dataclass
-class ChatContext:
-    """What the chat service, the worker and the CLI share: the store and the read models."""
-
-    settings: EventConfig
-    store: EventStore
-    modes: dict[str, Mode]
-    inline: InlineProjections
-    projection_classes: dict[str, type[Projection]]
-    metrics: Metrics
-
-    def repository(self, cls: type[A]) -> Repository[A]:
-        return open_repository(self.store, cls, settings=self.settings, inline=self.inline or None)
-
-    def async_projections(self) -> list[Projection]:
-        from chronicle.chat.domain.events import chat_events
-
-        return [
-            cls(chat_events)
-            for name, cls in self.projection_classes.items()
-            if self.modes[name] == "async"
-        ]
-
-    def runner(self, projection: Projection) -> ProjectionRunner:
-        """An async runner for ``projection`` that counts what it applies."""
-        processed = self.metrics.events_processed
-
-        def count(applied: Projection, events: list[RecordedEvent]) -> None:
-            processed.labels(applied.name).inc(len(events))
-
-        return ProjectionRunner(
-            self.store,
-            projection,
-            on_failure=self.settings.projection_failure,
-            on_batch=count,
-        )
-
-    def projection_status(self) -> list[ProjectionStatus]:
-        return projection_status(self.store, self.projection_classes, self.modes)
-
-    def refresh_metrics(self) -> None:
-        """Bring the gauges (store size, lag, parked events) up to date, e.g. before a scrape."""
-        stats = self.store.stats()
-        self.metrics.store_size.set(stats.size_bytes)
-        self.metrics.store_events.set(stats.total_events)
-        for status in self.projection_status():
-            self.metrics.projection_lag_events.labels(status.name).set(status.lag_events)
-            self.metrics.projection_lag_seconds.labels(status.name).set(status.lag_seconds)
-            self.metrics.projection_parked.labels(status.name).set(status.parked)
-
-    def close(self) -> None:
-        self.store.close()
-
-
-def open_chat(
-    url: str | None = None,
-    *,
-    settings: EventConfig | None = None,
-    metrics: Metrics | None = None,
-) -> ChatContext:
-    """The store and the chat read models (their tables created), wired from settings."""
-    from chronicle.chat.domain.events import chat_events
-    from chronicle.chat.read_models import READ_MODELS
-
-    settings = settings or get_settings()
-    modes = projection_modes(settings)
-    metrics = metrics or Metrics()
-    store: EventStore = InstrumentedStore(open_store(url, settings=settings), metrics)
-    try:
-        inline = InlineProjections(
-            [cls(chat_events) for cls in READ_MODELS if modes[cls.name] == "inline"]
-        )
-        inline.ensure_tables(store)
-    except BaseException:
-        store.close()
-        raise
-    return ChatContext(
-        settings=settings,
-        store=store,
-        modes=modes,
-        inline=inline,
-        projection_classes={cls.name: cls for cls in READ_MODELS},
-        metrics=metrics,
-    )
-
-
 def open_publisher(
     url: str | None = None, *, name: str | None = None, settings: EventConfig | None = None
 ) -> Publisher:
@@ -193,4 +99,26 @@ def open_publisher(
         return RabbitMQPublisher(url, name, timeout=settings.connect_timeout)
     raise ConfigurationError(
         "EVENT_QUEUE_URL", f"unsupported URL {url.split('://', 1)[0]}://…; use redis:// or amqp://"
+    )
+
+
+def signing_key_from(settings: EventConfig | None = None) -> SigningKey | None:
+    """The key of ``CHRONICLE_SIGNING_KEY``, or None when it is not set."""
+    settings = settings or get_settings()
+    if settings.signing_key is None:
+        return None
+    from chronicle.integrity.signing import load_signing_key
+
+    return load_signing_key(settings.signing_key.get_secret_value())
+
+
+def sealer_for(store: EventStore, settings: EventConfig | None = None) -> Sealer:
+    """The sealer ``chronicle worker`` and ``chronicle seal`` run, configured from settings."""
+    from chronicle.integrity.sealer import Sealer
+
+    settings = settings or get_settings()
+    return Sealer(
+        store,
+        key=signing_key_from(settings),
+        export_dir=Path(settings.seal_dir) if settings.seal_dir else None,
     )

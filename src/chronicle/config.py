@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chronicle.errors import ConfigurationError
+from chronicle.key_text import private_key_bytes
 
 StoreType = Literal["sqlite", "postgresql", "mongodb", "eventstore"]
 
@@ -133,9 +134,7 @@ def load_settings(**overrides: Any) -> EventConfig:
         raise ConfigurationError("EVENT_QUEUE_URL", f"must start with {', '.join(QUEUE_SCHEMES)}")
     settings.projection_mode_overrides()
     if settings.signing_key is not None:
-        from chronicle.integrity.signing import load_signing_key
-
-        load_signing_key(settings.signing_key.get_secret_value())  # names the variable if bad
+        private_key_bytes(settings.signing_key.get_secret_value())  # names the variable if bad
     if settings.pg_pool_min > settings.pg_pool_max:
         raise ConfigurationError("CHRONICLE_PG_POOL_MIN", "must not exceed CHRONICLE_PG_POOL_MAX")
     return settings

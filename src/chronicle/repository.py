@@ -23,7 +23,9 @@ from chronicle.errors import (
     UnknownAggregateError,
 )
 from chronicle.events import JSONObject, RecordedEvent
-from chronicle.store.protocol import EventStore, InlineHandler, Snapshot
+from chronicle.store.ports import AggregateStore, InlineHandler, Session
+from chronicle.store.prepare import check_version
+from chronicle.store.records import Snapshot
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -32,7 +34,7 @@ _SNAPSHOT_FALLBACKS = 3
 
 
 def valid_snapshot(
-    store: EventStore, cls: type[Aggregate], aggregate_id: str, max_version: int | None = None
+    store: AggregateStore, cls: type[Aggregate], aggregate_id: str, max_version: int | None = None
 ) -> Snapshot | None:
     """The newest snapshot at or below ``max_version`` that ``cls`` can load, if any."""
     snapshot = store.load_snapshot(aggregate_id, max_version)
@@ -56,7 +58,7 @@ def check_type(cls: type[Aggregate], recorded: RecordedEvent) -> None:
 
 
 def load_aggregate(
-    store: EventStore,
+    store: AggregateStore,
     cls: type[A],
     aggregate_id: str,
     *,
@@ -113,7 +115,7 @@ class Repository(Generic[A]):
 
     def __init__(
         self,
-        store: EventStore,
+        store: AggregateStore,
         cls: type[A],
         *,
         snapshot_interval: int = 0,
@@ -138,12 +140,15 @@ class Repository(Generic[A]):
         correlation_id: str | None = None,
         causation_id: str | None = None,
         metadata: JSONObject | None = None,
+        also: InlineHandler | None = None,
     ) -> list[RecordedEvent]:
         """Append the aggregate's pending events atomically; return them as stored.
 
         The expected version is the one the aggregate was loaded at (0 for a new one), so a
         concurrent writer makes this raise ``ConcurrencyError`` and nothing is written. Without
         a ``correlation_id`` the events of one save share the first event's id as theirs.
+        ``also`` runs in the append's transaction after the repository's ``inline`` (a write
+        that belongs to this one command, e.g. a user's credentials).
         """
         pending = aggregate.pending_events
         if not pending:
@@ -165,7 +170,7 @@ class Repository(Generic[A]):
             expected_version=expected,
             aggregate_type=self.cls.aggregate_type,
             user_id=user_id,
-            inline=self.inline,
+            inline=combined(self.inline, also),
         )
         aggregate.mark_saved()
         interval = self.snapshot_interval
@@ -193,6 +198,7 @@ class Repository(Generic[A]):
         command: Callable[[A], Any],
         *,
         attempts: int = 3,
+        expected_version: int | None = None,
         **save_options: Any,
     ) -> CommandResult[A]:
         """Load, run ``command(aggregate)``, save; after a conflict, do it all again.
@@ -200,17 +206,43 @@ class Repository(Generic[A]):
         The command runs on a fresh load each time, so it decides against the state the other
         writer left. After ``attempts`` conflicts the last ``ConcurrencyError`` is raised. Domain
         errors raised by the command are not retried. ``save_options`` go to :meth:`save`.
+
+        With ``expected_version`` the caller decided against that version: an aggregate loaded
+        at any other raises ``ConcurrencyError`` before the command runs, and a conflict on save
+        is raised at once, since a fresh load could only be at another version.
         """
         if type(attempts) is not int or attempts < 1:
             raise InvalidEventError("attempts is a whole number from 1")
+        check_version(expected_version, "expected_version", allow_none=True)
         for attempt in range(1, attempts + 1):
             aggregate = self.load(aggregate_id)
+            check_expected_version(aggregate, expected_version)
             command(aggregate)
             try:
                 events = self.save(aggregate, **save_options)
             except ConcurrencyError:
-                if attempt == attempts:
+                if expected_version is not None or attempt == attempts:
                     raise
                 continue
             return CommandResult(aggregate, events, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def check_expected_version(aggregate: Aggregate, expected_version: int | None) -> None:
+    """``ConcurrencyError`` unless the aggregate is at ``expected_version`` (None: any version)."""
+    if expected_version is not None and aggregate.version != expected_version:
+        raise ConcurrencyError(aggregate.id, expected_version, aggregate.version)
+
+
+def combined(first: InlineHandler | None, second: InlineHandler | None) -> InlineHandler | None:
+    """One inline handler that runs ``first`` then ``second`` (either may be None)."""
+    if second is None:
+        return first
+    if first is None:
+        return second
+
+    def both(session: Session, recorded: list[RecordedEvent]) -> None:
+        first(session, recorded)
+        second(session, recorded)
+
+    return both

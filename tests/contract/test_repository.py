@@ -11,8 +11,9 @@ from chronicle import ConcurrencyError, EventStore, NewEvent, Snapshot, UnknownA
 from chronicle.bootstrap import open_repository
 from chronicle.chat.domain import Message, MessageDeletedError, Ticket, User, new_id
 from chronicle.config import load_settings
-from chronicle.errors import AggregateTypeError
+from chronicle.errors import AggregateTypeError, InvalidEventError
 from chronicle.repository import Repository, load_aggregate
+from chronicle.store.ports import InlineHandler
 
 
 def saved_message(repository: Repository[Message], edits: int = 0) -> Message:
@@ -108,6 +109,97 @@ def test_execute_does_not_retry_a_command_that_breaks_a_domain_rule(store: Event
     with pytest.raises(MessageDeletedError):
         repository.execute(message.id, lambda loaded: loaded.edit("again"))
     assert store.get_event_count(message.id) == 2
+
+
+def test_execute_at_the_expected_version_runs_the_command_once(store: EventStore) -> None:
+    repository = Repository(store, Message)
+    message = saved_message(repository, edits=1)
+    result = repository.execute(message.id, lambda m: m.edit("third"), expected_version=2)
+    assert result.attempts == 1 and [event.version for event in result.events] == [3]
+
+
+def test_execute_at_a_stale_expected_version_refuses_before_the_command_runs(
+    store: EventStore,
+) -> None:
+    repository = Repository(store, Message)
+    message = saved_message(repository, edits=1)
+    calls: list[int] = []
+    with pytest.raises(ConcurrencyError) as caught:
+        repository.execute(message.id, lambda m: calls.append(m.version), expected_version=1)
+    assert (caught.value.expected_version, caught.value.actual_version) == (1, 2)
+    assert calls == [] and store.get_event_count(message.id) == 2
+
+
+def test_execute_with_an_expected_version_does_not_retry_a_conflict(store: EventStore) -> None:
+    repository = Repository(store, Message)
+    message = saved_message(repository)
+    rival = repository.load(message.id)
+    calls: list[int] = []
+
+    def edit(loaded: Message) -> None:
+        calls.append(loaded.version)
+        rival.edit("rival")
+        repository.save(rival)
+        loaded.edit("mine")
+
+    with pytest.raises(ConcurrencyError):
+        repository.execute(message.id, edit, expected_version=1)
+    assert calls == [1]
+    assert repository.load(message.id).content == "rival"
+
+
+def test_execute_refuses_an_expected_version_that_is_not_a_whole_number(
+    store: EventStore,
+) -> None:
+    repository = Repository(store, Message)
+    message = saved_message(repository)
+    with pytest.raises(InvalidEventError):
+        repository.execute(message.id, lambda m: m.edit("x"), expected_version=-1)
+    assert store.get_event_count(message.id) == 1
+
+
+def test_a_saves_also_handler_runs_after_the_inline_one_with_the_same_events(
+    store: EventStore,
+) -> None:
+    seen: list[tuple[str, list[int]]] = []
+
+    def handler(name: str) -> InlineHandler:
+        return lambda session, recorded: seen.append((name, [e.version for e in recorded]))
+
+    repository = Repository(store, Message, inline=handler("inline"))
+    message = Message.create("hello", "alice")
+    message.edit("edited")
+    repository.save(message, also=handler("also"))
+    repository.execute(message.id, lambda m: m.edit("again"), also=handler("also"))
+    assert seen == [("inline", [1, 2]), ("also", [1, 2]), ("inline", [3]), ("also", [3])]
+
+
+def test_an_also_handler_runs_without_an_inline_one(store: EventStore) -> None:
+    seen: list[int] = []
+    repository = Repository(store, Message)
+    repository.save(
+        Message.create("hello", "alice"),
+        also=lambda session, recorded: seen.extend(e.version for e in recorded),
+    )
+    assert seen == [1]
+
+
+class Refused(Exception):
+    """What a failing ``also`` handler raises in these tests."""
+
+
+def test_a_failing_also_handler_rolls_the_save_back(store: EventStore) -> None:
+    def refuse(session: object, recorded: object) -> None:
+        raise Refused
+
+    repository = Repository(store, Message)
+    message = Message.create("hello", "alice")
+    with pytest.raises(Refused):
+        repository.save(message, also=refuse)
+    assert store.get_event_count(message.id) == 0
+    assert len(message.pending_events) == 1  # still unsaved: it can be saved again
+    repository.save(message)
+    assert store.get_event_count(message.id) == 1
 
 
 def test_loading_an_unknown_aggregate_raises_a_typed_error(store: EventStore) -> None:

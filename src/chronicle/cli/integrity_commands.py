@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from chronicle.bootstrap import sealer_for, signing_key_from
 from chronicle.cli.app import (
     StoreOption,
     command,
@@ -18,13 +19,7 @@ from chronicle.cli.app import (
 )
 from chronicle.config import get_settings
 from chronicle.errors import ConfigurationError, EvidenceFileError
-from chronicle.integrity import (
-    Verifier,
-    read_evidence,
-    sealer_for,
-    signing_key_from,
-    write_evidence,
-)
+from chronicle.integrity import Verifier, read_evidence, write_evidence
 from chronicle.integrity.report import VerificationReport
 from chronicle.integrity.signing import new_signing_key_text, parse_public_key, public_key_text
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
 from contextlib import AbstractContextManager
-from functools import partial
 from types import FrameType
 
 import typer
@@ -25,15 +23,12 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from chronicle.bootstrap import ChatContext, open_chat, open_publisher
 from chronicle.chat.domain.events import chat_events
+from chronicle.chat.wiring import ChatContext, open_chat, worker_tasks
 from chronicle.cli.app import StoreOption, command, console, console_err, fail, opened, print_json
 from chronicle.errors import ChronicleError
-from chronicle.integrity import sealer_for
 from chronicle.projections.rebuild import rebuild
 from chronicle.projections.runner import ProjectionRunner
-from chronicle.publishing.metrics import RelayMetrics
-from chronicle.publishing.relay import Relay
 
 
 class RateColumn(ProgressColumn):
@@ -155,19 +150,7 @@ def worker(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with chat_for(store_url) as chat:
-        tasks: dict[str, Callable[[], None]] = {}
-        for projection in chat.async_projections():
-            runner = chat.runner(projection)
-            tasks[f"projection {runner.name}"] = partial(runner.run, stop, poll_interval)
-        sealer = sealer_for(chat.store, chat.settings)
-        tasks["sealer"] = partial(sealer.follow, stop, seal_interval)
-        if chat.settings.publish_to_queue:
-            relay = Relay(
-                chat.store,
-                open_publisher(settings=chat.settings),
-                metrics=RelayMetrics(chat.metrics.registry),
-            )
-            tasks["relay"] = partial(relay.follow, stop)
+        tasks = worker_tasks(chat, stop, poll_interval=poll_interval, seal_interval=seal_interval)
         if metrics_port is not None:
             start_http_server(metrics_port, registry=chat.metrics.registry)
         threads = [threading.Thread(target=task, name=name) for name, task in tasks.items()]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from chronicle.bootstrap import projection_modes
+from chronicle.chat.wiring import projection_modes
 from chronicle.cli.app import StoreOption, command, console, print_json, store_for
 from chronicle.cli.publish_commands import configured_lag
 from chronicle.errors import UnsupportedOperationError
 from chronicle.projections.status import ProjectionStatus, projection_status
-from chronicle.store.protocol import EventStore
+from chronicle.store.ports import EventStore
 
 
 @command("migrate")

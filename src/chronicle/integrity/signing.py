@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from chronicle.errors import ConfigurationError
-
-KEY_VARIABLE = "CHRONICLE_SIGNING_KEY"
+from chronicle.key_text import KEY_VARIABLE as KEY_VARIABLE  # still importable from here
+from chronicle.key_text import private_key_bytes
 
 
 @dataclass(frozen=True)
@@ -34,23 +34,7 @@ class SigningKey:
 
 def load_signing_key(text: str) -> SigningKey:
     """Parse a private key (base64 of 32 raw bytes, or PEM); ``ConfigurationError`` otherwise."""
-    text = text.strip()
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode(), password=None)
-            if not isinstance(key, Ed25519PrivateKey):
-                raise ValueError("the PEM key is not an Ed25519 key")
-        else:
-            raw = base64.b64decode(text, validate=True)
-            if len(raw) != 32:
-                raise ValueError(f"it decodes to {len(raw)} bytes, not 32")
-            key = Ed25519PrivateKey.from_private_bytes(raw)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise ConfigurationError(
-            KEY_VARIABLE,
-            f"is not an Ed25519 private key ({exc}); it accepts the base64 of 32 raw bytes "
-            "(chronicle seal --new-key) or a PEM PRIVATE KEY block",
-        ) from None
+    key = Ed25519PrivateKey.from_private_bytes(private_key_bytes(text))
     public = key.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )

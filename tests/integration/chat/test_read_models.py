@@ -6,10 +6,10 @@ import random
 import threading
 from collections.abc import Callable
 
-from chronicle.bootstrap import ChatContext, open_chat
 from chronicle.chat.domain import Message, Project, Ticket, User, new_id
 from chronicle.chat.domain.events import chat_events
 from chronicle.chat.read_models import READ_MODELS
+from chronicle.chat.wiring import ChatContext, open_chat
 from chronicle.config import load_settings
 from chronicle.errors import ConcurrencyError, DomainError, UnknownAggregateError
 from chronicle.projections.projection import Projection

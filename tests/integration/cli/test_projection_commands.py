@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 from typer.testing import CliRunner
 
-from chronicle.bootstrap import open_chat
 from chronicle.chat.domain import Message
+from chronicle.chat.wiring import open_chat
 from chronicle.cli import app
 
 runner = CliRunner()

@@ -8,10 +8,10 @@ import subprocess
 import sys
 import time
 
-from chronicle.bootstrap import open_chat
 from chronicle.chat.domain import Message
 from chronicle.chat.domain.events import chat_events
 from chronicle.chat.read_models import ActivityReadModel
+from chronicle.chat.wiring import open_chat
 
 
 def wait_until(condition, what: str, limit: float = 30.0) -> None:

@@ -11,9 +11,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from chronicle.bootstrap import open_chat
-from chronicle.chat.service import Credentials, Writer
+from chronicle.chat.service import Credentials
 from chronicle.chat.web import web_router
+from chronicle.chat.wiring import open_chat
 from chronicle.config import EventConfig, get_settings
 from chronicle.metrics import Metrics
 
@@ -41,7 +41,7 @@ def open_services(settings: EventConfig) -> Services:
     except BaseException:
         chat.close()
         raise
-    return Services(chat=chat, writer=Writer(chat), credentials=credentials, tokens=tokens)
+    return Services(chat=chat, writer=chat.writer(), credentials=credentials, tokens=tokens)
 
 
 def create_app(settings: EventConfig | None = None) -> FastAPI:

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from chronicle.bootstrap import ChatContext
 from chronicle.chat.read_models import queries
 from chronicle.chat.service import Credentials, Writer
+from chronicle.chat.wiring import ChatContext
 from chronicle.errors import InvalidEventError
 
 from .auth import Tokens

@@ -18,7 +18,7 @@ from chronicle.errors import InvalidEventError, UnknownAggregateError
 from chronicle.events import RecordedEvent
 from chronicle.history import history, state_at, state_at_version
 from chronicle.integrity import audit_public_key, audit_report
-from chronicle.store.protocol import EventStore
+from chronicle.store.ports import EventStore
 
 from .dependencies import Auditor, AuditServices
 from .schemas import MAX_VERSION
@@ -172,10 +172,10 @@ def export(
 @router.get("/verify")
 def verify(who: Auditor, services: AuditServices) -> dict[str, Any]:
     """The tamper-evidence report (as ``chronicle verify --json``)."""
-    return audit_report(services.chat.store, settings=services.chat.settings)
+    return audit_report(services.chat.store, public_key=services.chat.public_key)
 
 
 @router.get("/verify/key")
 def verify_key(who: Auditor, services: AuditServices) -> dict[str, Any]:
     """The public key seals are signed with."""
-    return audit_public_key(services.chat.settings)
+    return audit_public_key(services.chat.public_key)

@@ -12,25 +12,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from chronicle.aggregate import Aggregate
-from chronicle.bootstrap import ChatContext, open_repository
 from chronicle.chat.read_models import queries
-from chronicle.errors import ConcurrencyError, UnknownAggregateError
-from chronicle.events import RecordedEvent, new_event_id
-from chronicle.repository import Repository
-from chronicle.store.protocol import InlineHandler
-from chronicle.store.session import Session
+from chronicle.errors import UnknownAggregateError
+from chronicle.events import JSONObject, RecordedEvent
+from chronicle.repository import Repository, check_expected_version, combined
+from chronicle.store.ports import AggregateStore, InlineHandler, Session, SessionFactory
+from chronicle.store.prepare import prepare_append, recorded_from
 
 A = TypeVar("A", bound=Aggregate)
 
 ID_SHAPE = re.compile(r"^[a-z]+_[0-9a-f]{32}$")
 """The shape of every chat aggregate id; anything else cannot name a stored aggregate."""
 
-# Attempts when no expected version was given and another writer got there first.
-_ATTEMPTS = 3
+
+class WriterStore(AggregateStore, SessionFactory, Protocol):
+    """What the writer needs of a store: aggregates' events and snapshots, and sessions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +41,28 @@ class Written(Generic[A]):
 
 
 class Writer:
-    """Runs commands for the API and the CLI, in the mode the settings choose."""
+    """Runs commands for the API and the CLI, in the mode the settings choose.
 
-    def __init__(self, chat: ChatContext) -> None:
-        self.chat = chat
-        self.event_sourcing = chat.settings.enabled
+    ``inline`` is applied in each write's transaction (the inline read models); with
+    ``event_sourcing=False`` nothing is appended and ``max_event_bytes`` still bounds each event,
+    so a write is refused exactly when an append would be.
+    """
+
+    def __init__(
+        self,
+        store: WriterStore,
+        *,
+        inline: InlineHandler | None,
+        snapshot_interval: int,
+        event_sourcing: bool,
+        max_event_bytes: int,
+    ) -> None:
+        self.store = store
+        self.inline = inline
+        self.snapshot_interval = snapshot_interval
+        self.event_sourcing = event_sourcing
+        self.max_event_bytes = max_event_bytes
+        self._repositories: dict[type[Aggregate], Repository[Any]] = {}
 
     # -- public ------------------------------------------------------------------------------
 
@@ -61,8 +77,8 @@ class Writer:
         """Store a new aggregate (its creation pending). ``also`` runs in the same transaction."""
         if not self.event_sourcing:
             return self._direct(aggregate, None, user_id, correlation_id, also)
-        events = self._repository(type(aggregate), also).save(
-            aggregate, user_id=user_id, correlation_id=correlation_id
+        events = self.repository(type(aggregate)).save(
+            aggregate, user_id=user_id, correlation_id=correlation_id, also=also
         )
         return Written(aggregate, events)
 
@@ -89,27 +105,25 @@ class Writer:
             return self._change_direct(
                 cls, aggregate_id, command, user_id, expected_version, correlation_id, also
             )
-        repository = self._repository(cls, also)
-        for attempt in range(1, _ATTEMPTS + 1):
-            aggregate = repository.load(aggregate_id)
-            _check_expected(aggregate, expected_version)
-            command(aggregate)
-            try:
-                events = repository.save(aggregate, user_id=user_id, correlation_id=correlation_id)
-            except ConcurrencyError:
-                if expected_version is not None or attempt == _ATTEMPTS:
-                    raise
-                continue
-            return Written(aggregate, events)
-        raise AssertionError("unreachable")  # pragma: no cover
+        result = self.repository(cls).execute(
+            aggregate_id,
+            command,
+            expected_version=expected_version,
+            user_id=user_id,
+            correlation_id=correlation_id,
+            also=also,
+        )
+        return Written(result.aggregate, result.events)
 
-    # -- event-sourced -------------------------------------------------------------------------
-
-    def _repository(self, cls: type[A], also: InlineHandler | None) -> Repository[A]:
-        inline: InlineHandler | None = self.chat.inline or None
-        if also is not None:
-            inline = _both(inline, also)
-        return open_repository(self.chat.store, cls, settings=self.chat.settings, inline=inline)
+    def repository(self, cls: type[A]) -> Repository[A]:
+        """The one repository the writer keeps for aggregates of ``cls``."""
+        repository = self._repositories.get(cls)
+        if repository is None:
+            repository = Repository(
+                self.store, cls, snapshot_interval=self.snapshot_interval, inline=self.inline
+            )
+            self._repositories[cls] = repository
+        return repository
 
     # -- direct (event sourcing disabled) ------------------------------------------------------
 
@@ -132,7 +146,7 @@ class Writer:
             initial = cls.initial_state()
             state = {name: row.get(name, initial[name]) for name in cls.STATE_FIELDS}
             aggregate = cls.from_snapshot(aggregate_id, version, state)
-            _check_expected(aggregate, expected_version)
+            check_expected_version(aggregate, expected_version)
             command(aggregate)
             return aggregate
 
@@ -146,63 +160,42 @@ class Writer:
         correlation_id: str | None,
         also: InlineHandler | None,
     ) -> Written[A]:
-        with self.chat.store.session() as session:
+        with self.store.session() as session:
             if load is not None:
                 aggregate = load(session)
             assert aggregate is not None
             recorded = self._unstored_events(session, aggregate, user_id, correlation_id)
-            if recorded:
-                if self.chat.inline:
-                    self.chat.inline(session, recorded)
-                if also is not None:
-                    also(session, recorded)
+            handler = combined(self.inline, also)
+            if recorded and handler is not None:
+                handler(session, recorded)
         aggregate.mark_saved()
         return Written(aggregate, recorded)
 
     def _unstored_events(
         self, session: Session, aggregate: A, user_id: str, correlation_id: str | None
     ) -> list[RecordedEvent]:
-        """The aggregate's pending events in the shape projections take; never stored."""
+        """The aggregate's pending events as an append would record them; never stored.
+
+        They are validated and enveloped by the store's own code, so a write refused with event
+        sourcing on is refused with it off too.
+        """
         pending = aggregate.pending_events
         if not pending:
             return []
-        registry = type(aggregate).registry
+        cls = type(aggregate)
+        envelope: JSONObject = {} if correlation_id is None else {"correlation_id": correlation_id}
+        batch = prepare_append(
+            aggregate.id,
+            [cls.registry.to_new_event(event, metadata=dict(envelope)) for event in pending],
+            expected_version=aggregate.saved_version,
+            aggregate_type=cls.aggregate_type,
+            user_id=user_id,
+            max_event_bytes=self.max_event_bytes,
+        )
+        # Positions continue the messages' creation order, which is what the read models sort by.
         position = queries.last_message_position(session)
-        now = datetime.now(UTC)
-        first_id = new_event_id()
-        recorded = []
-        for index, event in enumerate(pending, start=1):
-            new = registry.to_new_event(event, event_id=first_id if index == 1 else None)
-            recorded.append(
-                RecordedEvent(
-                    event_id=new.event_id,
-                    aggregate_id=aggregate.id,
-                    aggregate_type=type(aggregate).aggregate_type,
-                    event_type=new.event_type,
-                    version=aggregate.saved_version + index,
-                    position=position + index,
-                    timestamp=now,
-                    user_id=user_id,
-                    data=new.data,
-                    metadata={
-                        "correlation_id": correlation_id or first_id,
-                        "causation_id": None,
-                    },
-                    schema_version=new.schema_version,
-                )
-            )
-        return recorded
-
-
-def _check_expected(aggregate: Aggregate, expected_version: int | None) -> None:
-    if expected_version is not None and aggregate.version != expected_version:
-        raise ConcurrencyError(aggregate.id, expected_version, aggregate.version)
-
-
-def _both(first: InlineHandler | None, second: InlineHandler) -> InlineHandler:
-    def run(session: Session, recorded: list[RecordedEvent]) -> None:
-        if first is not None:
-            first(session, recorded)
-        second(session, recorded)
-
-    return run
+        version = aggregate.saved_version
+        return recorded_from(
+            batch,
+            [(position + index, version + index, b"") for index in range(1, len(pending) + 1)],
+        )

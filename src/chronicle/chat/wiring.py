@@ -1,0 +1,176 @@
+"""The chat system wired from settings: its store, read models, writer and background work.
+
+Built on the library's composition root (:mod:`chronicle.bootstrap`), which knows nothing of the
+chat system; the API, the worker and the CLI commands all open the chat system here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+from chronicle.aggregate import Aggregate
+from chronicle.bootstrap import (
+    open_publisher,
+    open_repository,
+    open_store,
+    sealer_for,
+    signing_key_from,
+)
+from chronicle.chat.domain.events import chat_events
+from chronicle.chat.read_models import READ_MODELS
+from chronicle.chat.service.writer import Writer
+from chronicle.config import EventConfig, get_settings
+from chronicle.errors import ConfigurationError
+from chronicle.events import RecordedEvent
+from chronicle.metrics import Metrics
+from chronicle.projections.inline import InlineProjections
+from chronicle.projections.projection import Mode, Projection
+from chronicle.projections.runner import ProjectionRunner
+from chronicle.projections.status import ProjectionStatus, projection_status
+from chronicle.publishing.metrics import RelayMetrics
+from chronicle.publishing.relay import Relay
+from chronicle.repository import Repository
+from chronicle.store.instrumented import InstrumentedStore
+from chronicle.store.ports import EventStore
+
+A = TypeVar("A", bound=Aggregate)
+
+Task = Callable[[], None]
+"""A piece of the worker: runs until the stop event it was built with is set."""
+
+
+def projection_modes(settings: EventConfig | None = None) -> dict[str, Mode]:
+    """Each chat read model's mode: its default, or CHRONICLE_PROJECTION_MODES's override."""
+    settings = settings or get_settings()
+    modes: dict[str, Mode] = {cls.name: cls.default_mode for cls in READ_MODELS}
+    for name, mode in settings.projection_mode_overrides().items():
+        if name not in modes:
+            raise ConfigurationError(
+                "CHRONICLE_PROJECTION_MODES",
+                f"no read model is called {name!r}; known: {', '.join(modes)}",
+            )
+        modes[name] = "inline" if mode == "inline" else "async"
+    return modes
+
+
+@dataclass
+class ChatContext:
+    """What the chat service, the worker and the CLI share: the store and the read models.
+
+    ``public_key`` is the half of CHRONICLE_SIGNING_KEY that seals are checked against (None when
+    seals are unsigned); the private half stays with the sealer.
+    """
+
+    settings: EventConfig
+    store: EventStore
+    modes: dict[str, Mode]
+    inline: InlineProjections
+    projection_classes: dict[str, type[Projection]]
+    metrics: Metrics
+    public_key: bytes | None
+
+    def repository(self, cls: type[A]) -> Repository[A]:
+        return open_repository(self.store, cls, settings=self.settings, inline=self.inline or None)
+
+    def writer(self) -> Writer:
+        """The writer that carries out the chat commands, in the mode the settings choose."""
+        return Writer(
+            self.store,
+            inline=self.inline or None,
+            snapshot_interval=self.settings.snapshot_interval,
+            event_sourcing=self.settings.enabled,
+            max_event_bytes=self.settings.max_event_bytes,
+        )
+
+    def async_projections(self) -> list[Projection]:
+        return [
+            cls(chat_events)
+            for name, cls in self.projection_classes.items()
+            if self.modes[name] == "async"
+        ]
+
+    def runner(self, projection: Projection) -> ProjectionRunner:
+        """An async runner for ``projection`` that counts what it applies."""
+        processed = self.metrics.events_processed
+
+        def count(applied: Projection, events: list[RecordedEvent]) -> None:
+            processed.labels(applied.name).inc(len(events))
+
+        return ProjectionRunner(
+            self.store,
+            projection,
+            on_failure=self.settings.projection_failure,
+            on_batch=count,
+        )
+
+    def projection_status(self) -> list[ProjectionStatus]:
+        return projection_status(self.store, self.projection_classes, self.modes)
+
+    def refresh_metrics(self) -> None:
+        """Bring the gauges (store size, lag, parked events) up to date, e.g. before a scrape."""
+        stats = self.store.stats()
+        self.metrics.store_size.set(stats.size_bytes)
+        self.metrics.store_events.set(stats.total_events)
+        for status in self.projection_status():
+            self.metrics.projection_lag_events.labels(status.name).set(status.lag_events)
+            self.metrics.projection_lag_seconds.labels(status.name).set(status.lag_seconds)
+            self.metrics.projection_parked.labels(status.name).set(status.parked)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_chat(
+    url: str | None = None,
+    *,
+    settings: EventConfig | None = None,
+    metrics: Metrics | None = None,
+) -> ChatContext:
+    """The store and the chat read models (their tables created), wired from settings."""
+    settings = settings or get_settings()
+    modes = projection_modes(settings)
+    key = signing_key_from(settings)
+    metrics = metrics or Metrics()
+    store: EventStore = InstrumentedStore(open_store(url, settings=settings), metrics)
+    try:
+        inline = InlineProjections(
+            [cls(chat_events) for cls in READ_MODELS if modes[cls.name] == "inline"]
+        )
+        inline.ensure_tables(store)
+    except BaseException:
+        store.close()
+        raise
+    return ChatContext(
+        settings=settings,
+        store=store,
+        modes=modes,
+        inline=inline,
+        projection_classes={cls.name: cls for cls in READ_MODELS},
+        metrics=metrics,
+        public_key=key.public if key else None,
+    )
+
+
+def worker_tasks(
+    chat: ChatContext, stop: threading.Event, *, poll_interval: float, seal_interval: float
+) -> dict[str, Task]:
+    """``chronicle worker``'s pieces by name: each async read model's runner, the sealer and,
+    with EVENT_PUBLISH_TO_QUEUE=true, the relay. Each runs until ``stop`` is set."""
+    tasks: dict[str, Task] = {}
+    for projection in chat.async_projections():
+        runner = chat.runner(projection)
+        tasks[f"projection {runner.name}"] = partial(runner.run, stop, poll_interval)
+    sealer = sealer_for(chat.store, chat.settings)
+    tasks["sealer"] = partial(sealer.follow, stop, seal_interval)
+    if chat.settings.publish_to_queue:
+        relay = Relay(
+            chat.store,
+            open_publisher(settings=chat.settings),
+            metrics=RelayMetrics(chat.metrics.registry),
+        )
+        tasks["relay"] = partial(relay.follow, stop)
+    return tasks

@@ -1,0 +1,49 @@
+"""The chat system wired from settings: modes, the public key, and the worker's pieces."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chronicle.chat.wiring import open_chat, projection_modes, worker_tasks
+from chronicle.config import load_settings
+from chronicle.errors import ConfigurationError
+from chronicle.integrity.signing import load_signing_key, new_signing_key_text
+
+
+def test_the_worker_runs_each_async_read_model_and_the_sealer(store_url: str) -> None:
+    chat = open_chat(store_url, settings=load_settings(projection_modes="messages=async"))
+    try:
+        tasks = worker_tasks(chat, threading.Event(), poll_interval=0.1, seal_interval=0.1)
+    finally:
+        chat.close()
+    assert sorted(tasks) == ["projection activity", "projection messages", "sealer"]
+
+
+def test_the_worker_runs_the_relay_only_when_publishing_is_on(store_url: str) -> None:
+    settings = load_settings(publish_to_queue=True, queue_url="redis://127.0.0.1:6379/0")
+    chat = open_chat(store_url, settings=settings)
+    try:
+        tasks = worker_tasks(chat, threading.Event(), poll_interval=0.1, seal_interval=0.1)
+    finally:
+        chat.close()
+    assert "relay" in tasks
+
+
+def test_the_context_holds_the_public_half_of_the_signing_key(store_url: str) -> None:
+    key = new_signing_key_text()
+    signed = open_chat(store_url, settings=load_settings(signing_key=key))
+    unsigned = open_chat(store_url, settings=load_settings())
+    try:
+        assert signed.public_key == load_signing_key(key).public
+        assert unsigned.public_key is None
+    finally:
+        signed.close()
+        unsigned.close()
+
+
+def test_a_mode_override_for_an_unknown_read_model_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        projection_modes(load_settings(projection_modes="nothing=async"))
+    assert caught.value.variable == "CHRONICLE_PROJECTION_MODES"
