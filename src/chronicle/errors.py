@@ -123,6 +123,22 @@ class BrokerUnavailableError(PublishError):
     """
 
 
+class DuplicateKeyError(ChronicleError):
+    """A row with the same unique key is stored already; ``constraint`` names the key if known.
+
+    The store turns it into what it means where it happens (a seal number taken, an event id
+    stored); elsewhere it reaches the caller as it is.
+    """
+
+    def __init__(self, message: str, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
+
+
+class CheckpointMovedError(ChronicleError):
+    """Someone else moved a follower's checkpoint since it was read; reload and try again."""
+
+
 class SealConflictError(ChronicleError):
     """Another sealer recorded a seal with the same number first. Nothing was written."""
 

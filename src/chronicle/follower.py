@@ -53,7 +53,8 @@ Handler = Callable[[Batch], int]
 
 
 class Backoff:
-    """Exponential backoff with full jitter, from ``initial`` up to ``maximum`` seconds."""
+    """Exponential backoff with equal jitter (a delay between half and all of the current step),
+    from ``initial`` up to ``maximum`` seconds."""
 
     def __init__(self, initial: float = 0.2, maximum: float = 5.0, factor: float = 2.0) -> None:
         if not 0 < initial <= maximum or factor < 1:
@@ -98,6 +99,7 @@ class LogFollower:
         self.backoff = backoff or Backoff()
         self.name = name
         self.on_error = on_error
+        self._last_failure: str | None = None
 
     def step(self) -> int:
         """Read the next batch and hand it to the consumer; return how many events it took."""
@@ -144,6 +146,7 @@ class LogFollower:
                 self._failed(stop, exc)
                 continue
             self.backoff.reset()
+            self._last_failure = None
             if taken >= self.batch_size:
                 continue
             if taken:
@@ -166,7 +169,11 @@ class LogFollower:
 
     def _failed(self, stop: threading.Event, exc: ChronicleError) -> None:
         delay = self.backoff.next_delay()
-        log.warning("%s failed, retrying in %.1fs: %s", self.name, delay, exc)
+        # The same failure again (an outage that lasts, a projection stopped by its policy) is
+        # said once, not every few seconds for as long as it lasts.
+        level = logging.DEBUG if str(exc) == self._last_failure else logging.WARNING
+        self._last_failure = str(exc)
+        log.log(level, "%s failed, retrying in %.1fs: %s", self.name, delay, exc)
         if self.on_error is not None:
             self.on_error(exc, delay)
         stop.wait(delay)

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chronicle.errors import CheckpointMovedError
 from chronicle.projections.projection import REBUILD_SUFFIX, Mode, Projection
 from chronicle.registry import EventRegistry
 from chronicle.store.ports import ProjectionStore, Session
 from chronicle.store.sql import checkpoints
-from chronicle.store.sql.checkpoints import CheckpointMovedError
 
 Progress = Callable[[int, int], None]
 

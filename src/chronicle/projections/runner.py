@@ -18,14 +18,13 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from chronicle.errors import ChronicleError, StoreUnavailableError
+from chronicle.errors import CheckpointMovedError, ChronicleError, StoreUnavailableError
 from chronicle.events import RecordedEvent
 from chronicle.follower import Batch, LogFollower
 from chronicle.projections import parking
 from chronicle.projections.projection import Projection
 from chronicle.store.ports import ProjectionStore, Session
 from chronicle.store.sql import checkpoints
-from chronicle.store.sql.checkpoints import CheckpointMovedError
 
 log = logging.getLogger(__name__)
 FailurePolicy = Literal["continue", "stop"]

@@ -40,8 +40,9 @@ class CheckedStore:
     def _event_count(self, aggregate_id: str | None) -> int:
         raise NotImplementedError
 
-    def _read_all(self, after: int, limit: int, *, visible_only: bool) -> list[RecordedEvent]:
-        """``visible_only``: hold back what running transactions may still precede."""
+    def _read_all(self, after: int, limit: int, *, gap_free: bool) -> list[RecordedEvent]:
+        """``gap_free``: hold back what transactions still running may yet precede (``read_all``);
+        otherwise everything visible now (``read_visible``)."""
         raise NotImplementedError
 
     def _search(self, filters: Filters, after: int, limit: int) -> list[RecordedEvent]:
@@ -117,11 +118,11 @@ class CheckedStore:
 
     def read_all(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
         check_version(after, "after", allow_none=True)
-        return self._read_all(after or 0, check_limit(limit), visible_only=True)
+        return self._read_all(after or 0, check_limit(limit), gap_free=True)
 
     def read_visible(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
         check_version(after, "after", allow_none=True)
-        return self._read_all(after or 0, check_limit(limit), visible_only=False)
+        return self._read_all(after or 0, check_limit(limit), gap_free=False)
 
     def search_events(
         self,

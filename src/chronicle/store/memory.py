@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from itertools import islice
-from typing import Any
+
+from orjson import dumps, loads
 
 from chronicle.errors import (
     ConcurrencyError,
     DuplicateEventError,
     SealConflictError,
+    StoreUnavailableError,
     UnsupportedOperationError,
 )
 from chronicle.events import RecordedEvent
@@ -34,13 +36,21 @@ from chronicle.store.prepare import PreparedAppend, matching_retry, now_utc, rec
 from chronicle.store.queries import Filters
 from chronicle.store.records import Seal, Snapshot, StoreStats
 from chronicle.store.sql import checkpoints
-from chronicle.store.sqlite.session import SQLiteSession
+from chronicle.store.sqlite.session import DIALECT, SQLiteSession
 
 SCHEMA_VERSION = 1
 _CHECKPOINTS = (
     "CREATE TABLE chronicle_checkpoints "
     "(name TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at TEXT NOT NULL)"
 )
+
+
+def _copies(events: Iterable[RecordedEvent]) -> list[RecordedEvent]:
+    """Events of their own for a caller, as a database read gives: same values, new objects."""
+    return [
+        replace(event, data=loads(dumps(event.data)), metadata=loads(dumps(event.metadata)))
+        for event in events
+    ]
 
 
 class MemoryWakeup:
@@ -76,7 +86,7 @@ class MemoryEventStore(CheckedStore):
         self._aggregates: dict[str, list[RecordedEvent]] = {}
         self._ids: dict[str, set[str]] = {}  # each aggregate's event ids (a unique key)
         self._stored_bytes = 0
-        self._snapshots: dict[str, dict[int, Snapshot]] = {}
+        self._snapshots: dict[str, dict[int, tuple[Snapshot, bytes]]] = {}
         self._sealed: dict[int, Seal] = {}
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.execute(_CHECKPOINTS)
@@ -85,19 +95,42 @@ class MemoryEventStore(CheckedStore):
     # -- sessions ----------------------------------------------------------------------------
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction on the private SQL database of read models and checkpoints."""
+    def _locked(self) -> Iterator[None]:
         with self._lock:
-            self._db.execute("BEGIN")
+            if self._closed:
+                raise StoreUnavailableError("the store is closed")
+            yield
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction on the private SQL database of read models and checkpoints.
+
+        Opened inside another session of the same thread (a checkpoint read by a handler), it
+        is a savepoint of the outer one.
+        """
+        with self._locked(), DIALECT.errors():
+            nested = self._db.in_transaction
+            self._db.execute("SAVEPOINT inner" if nested else "BEGIN")
             try:
                 yield SQLiteSession(self._db)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if nested:
+                    self._db.execute("ROLLBACK TO inner")
+                    self._db.execute("RELEASE inner")
+                else:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            self._db.execute("RELEASE inner" if nested else "COMMIT")
 
-    def read_session(self) -> Any:
-        return self.session()
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read-only view of the read models (writes are refused, as on every backend)."""
+        with self.session() as session:
+            session.execute("PRAGMA query_only = ON")
+            try:
+                yield session
+            finally:
+                session.execute("PRAGMA query_only = OFF")
 
     def open_wakeup(self) -> Wakeup:
         return MemoryWakeup(self)
@@ -106,7 +139,7 @@ class MemoryEventStore(CheckedStore):
 
     def _append(self, batch: PreparedAppend, inline: InlineHandler | None) -> list[RecordedEvent]:
         aggregate_id, expected = batch.aggregate_id, batch.expected_version
-        with self._lock:
+        with self._locked():
             stream = self._aggregates.get(aggregate_id, [])
             known = self._ids.setdefault(aggregate_id, set())
             ids = [event.event_id for event in batch.events]
@@ -115,7 +148,7 @@ class MemoryEventStore(CheckedStore):
                 # Only a batch that does not fit the current version can be a retry.
                 stored = [event for event in stream if event.event_id in ids]
                 if stored:
-                    return matching_retry(batch, stored)
+                    return matching_retry(batch, _copies(stored))
                 if expected is not None:
                     raise ConcurrencyError(aggregate_id, expected, current)
             if known.intersection(ids):
@@ -131,8 +164,9 @@ class MemoryEventStore(CheckedStore):
             if inline is not None:
                 with self.session() as session:
                     inline(session, recorded)
-            self._log.extend(recorded)
-            self._aggregates.setdefault(aggregate_id, []).extend(recorded)
+            kept = _copies(recorded)  # what a caller does to its events never reaches the log
+            self._log.extend(kept)
+            self._aggregates.setdefault(aggregate_id, []).extend(kept)
             known.update(ids)
             self._stored_bytes += sum(len(e.data) + len(e.metadata) for e in batch.events)
             self._appends += 1
@@ -145,28 +179,28 @@ class MemoryEventStore(CheckedStore):
         self, aggregate_id: str, from_version: int, to_version: int | None
     ) -> list[RecordedEvent]:
         last = to_version if to_version is not None else float("inf")
-        with self._lock:
+        with self._locked():
             stream = self._aggregates.get(aggregate_id, [])
-            return [event for event in stream if from_version <= event.version <= last]
+            return _copies(event for event in stream if from_version <= event.version <= last)
 
     def _aggregate_version(self, aggregate_id: str) -> int:
-        with self._lock:
+        with self._locked():
             stream = self._aggregates.get(aggregate_id)
             return stream[-1].version if stream else 0
 
     def _event_count(self, aggregate_id: str | None) -> int:
-        with self._lock:
+        with self._locked():
             if aggregate_id is None:
                 return len(self._log)
             return len(self._aggregates.get(aggregate_id, []))
 
-    def _read_all(self, after: int, limit: int, *, visible_only: bool) -> list[RecordedEvent]:
+    def _read_all(self, after: int, limit: int, *, gap_free: bool) -> list[RecordedEvent]:
         # Every append is committed whole under the lock: all that is stored is visible.
-        with self._lock:
-            return self._log[after : after + limit]
+        with self._locked():
+            return _copies(self._log[after : after + limit])
 
     def _lag(self, after: int) -> tuple[int, datetime | None]:
-        with self._lock:
+        with self._locked():
             behind = self._log[after:]
         return len(behind), min((event.timestamp for event in behind), default=None)
 
@@ -189,35 +223,36 @@ class MemoryEventStore(CheckedStore):
             yield event
 
     def _search(self, filters: Filters, after: int, limit: int) -> list[RecordedEvent]:
-        with self._lock:
+        with self._locked():
             candidates = self._log[after:]
-        return list(islice(self._matching(candidates, filters), limit))
+        return _copies(islice(self._matching(candidates, filters), limit))
 
     def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
-        with self._lock:
+        with self._locked():
             log = list(self._log)
-        return list(islice(self._matching(log, filters), offset, offset + limit))
+        return _copies(islice(self._matching(log, filters), offset, offset + limit))
 
     def _newest_of_type(self, filters: Filters, limit: int) -> list[RecordedEvent]:
-        with self._lock:
+        with self._locked():
             newest_first = self._log[::-1]
-        return list(islice(self._matching(newest_first, filters), limit))
+        return _copies(islice(self._matching(newest_first, filters), limit))
 
     # -- snapshots ---------------------------------------------------------------------------
 
     def _save_snapshot(self, snapshot: Snapshot, state: bytes) -> None:
-        with self._lock:
+        with self._locked():
             versions = self._snapshots.setdefault(snapshot.aggregate_id, {})
             if snapshot.version not in versions:  # one per version, as on every backend
-                versions[snapshot.version] = replace(
-                    snapshot, state=decode(state), created_at=now_utc()
-                )
+                versions[snapshot.version] = (replace(snapshot, created_at=now_utc()), state)
 
     def _load_snapshot(self, aggregate_id: str, max_version: int | None) -> Snapshot | None:
-        with self._lock:
+        with self._locked():
             versions = self._snapshots.get(aggregate_id, {})
             usable = [v for v in versions if max_version is None or v <= max_version]
-            return versions[max(usable)] if usable else None
+            if not usable:
+                return None
+            snapshot, state = versions[max(usable)]
+        return replace(snapshot, state=decode(state))
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -232,18 +267,18 @@ class MemoryEventStore(CheckedStore):
     # -- seals -------------------------------------------------------------------------------
 
     def _append_seal(self, seal: Seal, sealed_at: datetime) -> None:
-        with self._lock:
+        with self._locked():
             if seal.number in self._sealed:
                 raise SealConflictError(f"seal {seal.number} is already recorded")
-            self._sealed[seal.number] = seal
+            self._sealed[seal.number] = replace(seal, sealed_at=sealed_at)
 
     def _seals(self, after: int, limit: int) -> list[Seal]:
-        with self._lock:
+        with self._locked():
             numbers = sorted(number for number in self._sealed if number > after)[:limit]
             return [self._sealed[number] for number in numbers]
 
     def latest_seal(self) -> Seal | None:
-        with self._lock:
+        with self._locked():
             return self._sealed[max(self._sealed)] if self._sealed else None
 
     # -- administration ----------------------------------------------------------------------
@@ -255,7 +290,7 @@ class MemoryEventStore(CheckedStore):
         return SCHEMA_VERSION
 
     def stats(self) -> StoreStats:
-        with self._lock:
+        with self._locked():
             log = list(self._log)
             size = self._stored_bytes
         by_type: dict[str, int] = {}

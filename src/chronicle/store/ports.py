@@ -18,9 +18,21 @@ from typing import Any, Protocol, runtime_checkable
 
 from chronicle.events import NewEvent, RecordedEvent
 from chronicle.store.records import Seal, Snapshot, StoreStats
-from chronicle.store.sql.dialect import Dialect
 
 Params = Mapping[str, Any] | Sequence[Any]
+
+
+class SqlDialect(Protocol):
+    """What SQL written for every backend needs to know of the database it runs on."""
+
+    @property
+    def for_update(self) -> str:
+        """Appended to a SELECT that must lock the rows it reads until the transaction ends."""
+        ...
+
+    def lock_tables(self, tables: Sequence[str]) -> str | None:
+        """A statement that keeps other writers off ``tables`` until commit, if one is needed."""
+        ...
 
 
 class Session(Protocol):
@@ -30,8 +42,11 @@ class Session(Protocol):
     databases (row locks, table locks), so callers never compare backend names.
     """
 
-    backend: str
-    dialect: Dialect
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def dialect(self) -> SqlDialect: ...
 
     def execute(self, sql: str, params: Params = ()) -> int:
         """Run a statement; return the number of rows it changed."""
@@ -70,7 +85,8 @@ class Capabilities:
 
     ``gap_free_order``: ``read_all`` never skips an event committed late by a concurrent writer.
     ``sessions``: ``session()`` and ``read_session()`` run SQL (read models beside the events).
-    ``server_wakeup``: ``open_wakeup()`` is woken by commits of other processes, not only polled.
+    ``server_wakeup``: ``open_wakeup()`` is woken by commits (of every writer that can reach the
+    store), not only by polling.
     ``roles``: ``create_app_role`` makes a least-privilege database role.
     ``raw_sql``: ``execute_raw`` runs SQL against the event tables (maintenance, attack tests).
     ``durable``: what is committed survives the process.

@@ -1,6 +1,6 @@
 """Read queries over the chat read models (``users``, ``projects``, ``tickets``, ``messages``).
 
-Every function takes an open :class:`~chronicle.store.session.Session` (usually the store's
+Every function takes an open :class:`~chronicle.store.ports.Session` (usually the store's
 ``read_session()``) and returns JSON-ready dicts, or None when the id is unknown. Values always
 travel as parameters.
 """

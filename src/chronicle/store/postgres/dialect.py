@@ -19,8 +19,8 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 
-from chronicle.errors import ImmutableEventError, StoreUnavailableError
-from chronicle.store.sql.dialect import Dialect, KeyConflict, named_to_pyformat
+from chronicle.errors import DuplicateKeyError, ImmutableEventError, StoreUnavailableError
+from chronicle.store.sql.dialect import Dialect, named_to_pyformat
 
 IMMUTABLE = "CH403"
 """The SQLSTATE of the guard triggers' refusal."""
@@ -67,7 +67,7 @@ class PostgresDialect(Dialect):
         except psycopg.OperationalError as exc:
             raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
         except pg_errors.UniqueViolation as exc:
-            raise KeyConflict(str(exc), exc.diag.constraint_name) from exc
+            raise DuplicateKeyError(str(exc), exc.diag.constraint_name) from exc
         except psycopg.Error as exc:
             if exc.sqlstate == IMMUTABLE:
                 raise ImmutableEventError(str(exc)) from exc

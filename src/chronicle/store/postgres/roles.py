@@ -69,4 +69,7 @@ def _grants(name: sql.Identifier, schema: str) -> list[sql.Composed]:
             "GRANT EXECUTE ON FUNCTION chronicle_append(text, text, bigint, text, smallint, "
             "timestamptz, uuid[], text[], smallint[], bytea[], bytea[], bytea[]) TO {}"
         ).format(name),
+        sql.SQL("GRANT EXECUTE ON FUNCTION chronicle_chain(bytea, bigint, bytea) TO {}").format(
+            name
+        ),
     ]

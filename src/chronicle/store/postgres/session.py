@@ -27,8 +27,11 @@ class PostgresSession:
     def _sql(self, sql: str) -> str:
         return DIALECT.sql(sql)
 
-    def _run(self, sql: str, params: Params) -> Any:
-        cursor = self.connection.cursor(binary=True) if self._binary else self.connection
+    def _cursor(self) -> Any:
+        return self.connection.cursor(binary=self._binary)
+
+    @staticmethod
+    def _run(cursor: Any, sql: str, params: Params) -> Any:
         if not params:
             return cursor.execute(sql)  # no placeholders: the text goes as it is
         if isinstance(params, Mapping):
@@ -36,14 +39,17 @@ class PostgresSession:
         return cursor.execute(sql.replace("?", "%s"), params)
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        return int(self._run(sql, params).rowcount)
+        with self._cursor() as cursor:
+            return int(self._run(cursor, sql, params).rowcount)
 
     def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self._run(sql, params).fetchall()
+        with self._cursor() as cursor:
+            rows: list[tuple[Any, ...]] = self._run(cursor, sql, params).fetchall()
         return rows
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self._run(sql, params).fetchone()
+        with self._cursor() as cursor:
+            row: tuple[Any, ...] | None = self._run(cursor, sql, params).fetchone()
         return row
 
     def pipeline(self) -> AbstractContextManager[object]:

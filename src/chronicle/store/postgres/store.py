@@ -13,12 +13,11 @@ from typing import Any
 
 import psycopg
 
-from chronicle.errors import ConcurrencyError
+from chronicle.errors import ConcurrencyError, DuplicateKeyError
 from chronicle.events import RecordedEvent
 from chronicle.store.ports import Capabilities, InlineHandler, Session, Wakeup
 from chronicle.store.prepare import PreparedAppend, matching_retry, recorded_from
 from chronicle.store.sql import schema
-from chronicle.store.sql.dialect import KeyConflict
 from chronicle.store.sql.store import SQLStore
 
 from . import roles
@@ -98,7 +97,7 @@ class PostgresEventStore(SQLStore):
         for _attempt in range(_ANY_VERSION_RETRIES):
             try:
                 recorded = self._append_once(batch, inline)
-            except KeyConflict as exc:
+            except DuplicateKeyError as exc:
                 if exc.constraint != VERSION_KEY:
                     return self._stored_retry(batch)  # an event id of the batch is stored
                 # A retry racing its own first attempt loses on the version first: when the

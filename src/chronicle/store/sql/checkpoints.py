@@ -10,7 +10,7 @@ transaction instead of applying events twice.
 
 from __future__ import annotations
 
-from chronicle.errors import ChronicleError
+from chronicle.errors import CheckpointMovedError
 from chronicle.store.ports import Session
 
 _ENSURE = (
@@ -29,10 +29,6 @@ _MOVE = (
     "WHERE name = :name AND position = :expected"
 )
 _DELETE = "DELETE FROM chronicle_checkpoints WHERE name = :name"
-
-
-class CheckpointMovedError(ChronicleError):
-    """Someone else moved the checkpoint since it was read; reload and try again."""
 
 
 def get(session: Session, name: str) -> int | None:

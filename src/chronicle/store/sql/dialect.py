@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 
 import orjson
 
-from chronicle.errors import ChronicleError
 from chronicle.store.integrity import format_timestamp
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -59,7 +58,10 @@ class Dialect:
         return statement
 
     def render(self, template: str) -> str:
-        """A shared statement with this dialect's slots filled; slots it does not know stay."""
+        """A shared statement with this dialect's slots filled; slots it does not know stay.
+
+        Slots are names in braces, so a literal brace in a shared statement is written twice.
+        """
         return template.format_map(
             _Slots(
                 order=self.order,
@@ -93,19 +95,11 @@ class Dialect:
         """Translate the driver's errors into Chronicle's, once, at the boundary.
 
         An unreachable database becomes ``StoreUnavailableError``, a guard trigger's refusal
-        ``ImmutableEventError`` and a unique violation :class:`KeyConflict`, which the caller
+        ``ImmutableEventError`` and a unique violation ``DuplicateKeyError``, which the caller
         turns into what it means there (a seal number taken, an event id stored). A backend's
         dialect overrides this.
         """
         return _passthrough()
-
-
-class KeyConflict(ChronicleError):
-    """A row with the same unique key is stored already; ``constraint`` names the key if known."""
-
-    def __init__(self, message: str, constraint: str | None = None) -> None:
-        super().__init__(message)
-        self.constraint = constraint
 
 
 class _Slots(dict[str, str]):

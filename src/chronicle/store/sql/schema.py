@@ -8,10 +8,11 @@ from typing import Any
 from chronicle.errors import SchemaVersionError
 from chronicle.store.ports import Session
 from chronicle.store.prepare import now_utc
+from chronicle.store.sql.statements import Statements
 
 Migration = tuple[int, str]
 
-_CURRENT = "SELECT coalesce(max(version), 0) FROM chronicle_schema"
+_SCHEMA_VERSION = Statements().schema_version
 _RECORD = "INSERT INTO chronicle_schema (version, applied_at) VALUES (:version, :applied_at)"
 
 
@@ -29,7 +30,7 @@ def upgrade(
     ``SchemaVersionError``: this Chronicle is older than the store.
     """
     session.execute(create_table)
-    row = session.fetchone(_CURRENT, {})
+    row = session.fetchone(_SCHEMA_VERSION, {})
     current = int(row[0]) if row else 0
     latest = migrations[-1][0]
     if current > latest:

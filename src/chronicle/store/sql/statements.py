@@ -29,10 +29,6 @@ _EVENTS = f"SELECT {EVENT_COLUMNS} FROM chronicle_events"
 class Statements:
     """The shared statements, each a template until :meth:`render` fills it for a dialect."""
 
-    head: str = (
-        "SELECT version, hash FROM chronicle_events WHERE aggregate_id = :aggregate_id "
-        "ORDER BY version DESC LIMIT 1"
-    )
     stored_of_batch: str = (
         f"{_EVENTS} WHERE aggregate_id = :aggregate_id AND {{ids_in}} ORDER BY version"
     )

@@ -12,7 +12,12 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar
 
-from chronicle.errors import ImmutableEventError, SealConflictError, UnsupportedOperationError
+from chronicle.errors import (
+    DuplicateKeyError,
+    ImmutableEventError,
+    SealConflictError,
+    UnsupportedOperationError,
+)
 from chronicle.events import RecordedEvent
 from chronicle.store.checked import CheckedStore
 from chronicle.store.ports import Capabilities, Session
@@ -20,11 +25,9 @@ from chronicle.store.prepare import PreparedAppend, matching_retry, now_utc
 from chronicle.store.queries import Filters
 from chronicle.store.records import Seal, Snapshot, StoreStats
 from chronicle.store.sql import checkpoints
-from chronicle.store.sql.dialect import Dialect, KeyConflict
+from chronicle.store.sql.dialect import Dialect
 from chronicle.store.sql.rows import event_reader, seal_reader, snapshot_from
 from chronicle.store.sql.statements import FILTERS, Statements
-
-_NO_UPPER_BOUND = 2**62
 
 
 class SQLStore(CheckedStore):
@@ -118,8 +121,8 @@ class SQLStore(CheckedStore):
             return int(self._scalar(self._sql.count_all))
         return int(self._scalar(self._sql.count_of_aggregate, {"aggregate_id": aggregate_id}))
 
-    def _read_all(self, after: int, limit: int, *, visible_only: bool) -> list[RecordedEvent]:
-        statement = self._sql.read_all if visible_only else self._sql.read_visible
+    def _read_all(self, after: int, limit: int, *, gap_free: bool) -> list[RecordedEvent]:
+        statement = self._sql.read_all if gap_free else self._sql.read_visible
         return self._events(statement, {"after": after, "limit": limit})
 
     def _search(self, filters: Filters, after: int, limit: int) -> list[RecordedEvent]:
@@ -195,7 +198,7 @@ class SQLStore(CheckedStore):
         try:
             with self._writing() as session:
                 session.execute(self._sql.append_seal, params)
-        except (KeyConflict, ImmutableEventError) as exc:
+        except (DuplicateKeyError, ImmutableEventError) as exc:
             # SQLite's guard refuses an insert colliding with a stored seal before its key does.
             raise SealConflictError(f"seal {seal.number} is already recorded") from exc
 

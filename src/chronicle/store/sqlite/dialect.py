@@ -7,8 +7,8 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from chronicle.errors import ImmutableEventError, StoreUnavailableError
-from chronicle.store.sql.dialect import Dialect, KeyConflict
+from chronicle.errors import DuplicateKeyError, ImmutableEventError, StoreUnavailableError
+from chronicle.store.sql.dialect import Dialect
 
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
 # What SQLite says when the file, not the statement, is the problem.
@@ -28,7 +28,7 @@ class SQLiteDialect(Dialect):
                 raise ImmutableEventError(message) from exc
             unique = _UNIQUE.match(message)
             if unique is not None:
-                raise KeyConflict(message, unique.group(1)) from exc
+                raise DuplicateKeyError(message, unique.group(1)) from exc
             raise
         except sqlite3.OperationalError as exc:
             if any(word in str(exc) for word in _UNAVAILABLE):
