@@ -156,7 +156,7 @@ class Sealer:
         if path.exists():
             return
         try:
-            self.export_dir.mkdir(parents=True, exist_ok=True)
+            self.export_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise EvidenceFileError(
                 f"cannot create the seal folder {self.export_dir}: {exc}"

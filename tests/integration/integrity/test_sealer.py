@@ -48,6 +48,7 @@ def test_the_sealer_chains_every_event_in_commit_order_and_resumes_from_its_last
         head = log_step(head, event.position, event.hash)
     assert seals[-1].head == head and seals[-1].position == events[-1].position
     assert read_evidence(tmp_path / "seals" / "seal-00000003.json") == seals[-1]
+    assert (tmp_path / "seals").stat().st_mode & 0o777 == 0o700  # the folder is the owner's
     fill_more = store.append(
         "message_x", [NewEvent("A", {})], expected_version=0, aggregate_type="Message"
     )

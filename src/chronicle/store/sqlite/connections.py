@@ -8,6 +8,7 @@ writes.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import weakref
@@ -34,6 +35,28 @@ def path_from_url(url: str) -> str:
             "EVENT_STORE_URL", "an in-memory SQLite store is not supported; give a file path"
         )
     return path
+
+
+def _create_private(path: str) -> None:
+    """Create the database file (and its folder) readable by their owner only, if new.
+
+    The file holds the whole audit trail and the service's password hashes. SQLite gives its
+    write-ahead log and shared-memory files the database file's permissions, so those follow.
+    """
+    file = Path(path)
+    try:
+        if not file.parent.exists():
+            file.parent.mkdir(parents=True, mode=0o700)
+    except OSError as exc:
+        raise StoreUnavailableError(
+            f"cannot create the folder of the SQLite store {path!r}: {exc}"
+        ) from exc
+    try:
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # an existing store keeps the permissions its operator gave it
+    except OSError as exc:
+        raise StoreUnavailableError(f"cannot create the SQLite store {path!r}: {exc}") from exc
 
 
 class _Reader:
@@ -63,12 +86,7 @@ class Connections:
         self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self._closed = False
-        try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailableError(
-                f"cannot create the folder of the SQLite store {path!r}: {exc}"
-            ) from exc
+        _create_private(path)
         self._writer = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
