@@ -14,6 +14,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from chronicle.errors import ConfigurationError, StoreUnavailableError
 
 
+_RECONNECT_SECONDS = 1.0
+
+
 def open_pool(url: str, *, min_size: int, max_size: int, timeout: float) -> ConnectionPool:
     """A pool of autocommit connections to ``url``, opened (or a clear error)."""
     _probe(url, timeout)
@@ -23,6 +26,11 @@ def open_pool(url: str, *, min_size: int, max_size: int, timeout: float) -> Conn
         max_size=max_size,
         kwargs={"autocommit": True},
         timeout=timeout,
+        # The pool retries a lost connection in the background with a doubling delay that has
+        # no ceiling: after a long outage its next try can come a minute after the database is
+        # back. Giving up quickly hands reconnection to the requests themselves (an empty pool
+        # grows on demand, trying at once), so writes resume as soon as the database answers.
+        reconnect_timeout=_RECONNECT_SECONDS,
         open=False,
         name="chronicle",
         configure=_configure_connection,

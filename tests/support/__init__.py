@@ -1,0 +1,1 @@
+"""Helpers that tests share (a TCP proxy to make outages without stopping shared servers)."""
