@@ -18,6 +18,8 @@ from chronicle.errors import PublishError
 from chronicle.events import JSONObject, RecordedEvent
 
 CONTENT_TYPE = "application/json"
+APP_ID = "chronicle"
+"""The AMQP `app_id` of every message the relay publishes."""
 ENVELOPE_FIELDS = (
     "event_id",
     "aggregate_id",
@@ -38,6 +40,12 @@ def envelope(event: RecordedEvent) -> dict[str, str]:
         "version": str(event.version),
         "position": str(event.position),
     }
+
+
+def typed_envelope(event: RecordedEvent) -> dict[str, str | int]:
+    """The envelope with ``version`` and ``position`` as integers, for headers that have types
+    (AMQP's field tables); Redis Stream fields are text, so they take :func:`envelope`."""
+    return {**envelope(event), "version": event.version, "position": event.position}
 
 
 def body(event: RecordedEvent) -> bytes:

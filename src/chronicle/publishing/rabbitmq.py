@@ -1,7 +1,8 @@
 """Publishing to a RabbitMQ topic exchange, one broker transaction per batch.
 
 The exchange is durable, every message persistent (``delivery_mode=2``) with ``message_id`` =
-``event_id`` and routing key ``<aggregate_type>.<event_type>``. A batch is published inside an
+``event_id``, the event's ``correlation_id``, ``timestamp`` and ``app_id``, typed headers, and
+routing key ``<aggregate_type>.<event_type>``. A batch is published inside an
 AMQP transaction: the messages stream out without waiting, and ``tx.commit`` returns only once
 the broker has taken responsibility for all of them (persistent messages routed to durable
 queues: written to disk); a failure before that discards the whole batch, which the relay then
@@ -22,7 +23,7 @@ from pika import exceptions as pika_errors
 
 from chronicle.errors import BrokerUnavailableError, ConfigurationError
 from chronicle.events import RecordedEvent
-from chronicle.publishing.messages import CONTENT_TYPE, body, envelope, routing_key
+from chronicle.publishing.messages import APP_ID, CONTENT_TYPE, body, routing_key, typed_envelope
 from chronicle.publishing.publisher import redact
 
 # What pika raises when the broker, the socket or the channel fails.
@@ -91,8 +92,12 @@ class RabbitMQPublisher:
                         content_type=CONTENT_TYPE,
                         delivery_mode=pika.DeliveryMode.Persistent,
                         message_id=event.event_id,
+                        correlation_id=event.correlation_id,
+                        # AMQP timestamps are whole seconds; the body keeps the microseconds.
+                        timestamp=int(event.timestamp.timestamp()),
+                        app_id=APP_ID,
                         type=event.event_type,
-                        headers=envelope(event),
+                        headers=typed_envelope(event),
                     ),
                 )
             self._channel.tx_commit()
