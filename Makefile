@@ -17,6 +17,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
+# The service with demo data and, in the same process, the worker's pieces (async read models,
+# the sealer, the relay when enabled): the whole system in one command; Ctrl-C stops it all.
 run: setup
 	$(BIN)/chronicle migrate
 	$(BIN)/chronicle stats

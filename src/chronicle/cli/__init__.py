@@ -15,6 +15,7 @@ from chronicle.cli import (  # noqa: F401  (each registers its commands)
     publish_commands,
     serve_commands,
     store_commands,
+    users_commands,
 )
 from chronicle.cli.app import app, console_err
 from chronicle.config import get_settings

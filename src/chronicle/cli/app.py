@@ -11,7 +11,9 @@ import orjson
 import typer
 from rich.console import Console
 
+from chronicle import __version__
 from chronicle.bootstrap import open_store
+from chronicle.config import EventConfig, get_settings
 from chronicle.errors import ChronicleError, ConfigurationError, StoreUnavailableError
 from chronicle.store.ports import EventStore
 
@@ -25,12 +27,53 @@ app = typer.Typer(
 console = Console()
 console_err = Console(stderr=True, soft_wrap=True)
 
+PIPE_WIDTH = 100_000
+"""The width tables are laid out in when output goes to a pipe or a file: wide enough that no
+line is ever broken (rich would otherwise break at 80 columns, or the terminal's width)."""
+
 StoreOption = typer.Option(
     None,
     "--store-url",
     help="Event store URL (sqlite:///path or postgresql://…); default: EVENT_STORE_URL.",
     show_default=False,
 )
+
+
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of text and tables.")
+
+
+def _unwrapped_when_piped() -> None:
+    """Lines and tables are never broken when stdout (or stderr) is not a terminal."""
+    for target in (console, console_err):
+        if not target.is_terminal:
+            target.width = PIPE_WIDTH
+            target.soft_wrap = True
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"chronicle {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print Chronicle's version and exit.",
+    ),
+) -> None:
+    """Chronicle: an event-sourced, tamper-evident audit trail. Operator commands."""
+    _unwrapped_when_piped()
+
+
+def settings_for(store_url: str | None) -> EventConfig:
+    """The process's settings, with ``--store-url`` (when given) in place of EVENT_STORE_URL."""
+    settings = get_settings()
+    return settings.model_copy(update={"store_url": store_url}) if store_url else settings
 
 
 def fail(message: str, code: int = 1) -> None:

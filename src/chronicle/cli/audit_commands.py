@@ -10,10 +10,8 @@ import typer
 from rich.table import Table
 
 from chronicle.chat.domain import CHAT_AGGREGATES
-from chronicle.cli.app import StoreOption, command, console, fail, print_json, store_for
+from chronicle.cli.app import JsonOption, StoreOption, command, console, fail, print_json, store_for
 from chronicle.history import history, state_at, state_at_version
-
-JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
 @command("history")

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from chronicle.bootstrap import sealer_for, signing_key_from
 from chronicle.cli.app import (
+    JsonOption,
     StoreOption,
     command,
     console,
@@ -22,6 +23,7 @@ from chronicle.errors import ConfigurationError, EvidenceFileError
 from chronicle.integrity import Verifier, read_evidence, write_evidence
 from chronicle.integrity.report import VerificationReport
 from chronicle.integrity.signing import new_signing_key_text, parse_public_key, public_key_text
+from chronicle.store.records import Seal
 
 AgainstOption = typer.Option(
     None,
@@ -57,7 +59,7 @@ def verify(
     show_key: bool = typer.Option(
         False, "--show-key", help="Print the public key seals are signed with, and stop."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Check every event's hash chain and every seal; exit 0 when intact, 1 naming the first problem.
 
@@ -149,6 +151,7 @@ def seal(
         "--new-key",
         help="Print a fresh private key for CHRONICLE_SIGNING_KEY, and stop.",
     ),
+    as_json: bool = JsonOption,
 ) -> None:
     """Seal every event committed since the latest seal (what the worker does continuously)."""
     if new_key:
@@ -162,6 +165,21 @@ def seal(
     with store_for(store_url) as store:
         new = sealer_for(store, settings).run_once()
         latest = store.latest_seal()
+    if export is not None and latest is None:
+        fail("the store holds no events, so there is no seal to export")
+        return
+    if export is not None and latest is not None:
+        write_evidence(latest, export)
+    if as_json:
+        print_json(
+            {
+                "recorded": [_seal_dict(one) for one in new],
+                "latest": _seal_dict(latest) if latest is not None else None,
+                "signed": sealer_check is not None,
+                "exported_to": str(export) if export is not None else None,
+            }
+        )
+        return
     signed = "signed" if sealer_check is not None else "unsigned (CHRONICLE_SIGNING_KEY not set)"
     if new:
         console.print(
@@ -171,14 +189,20 @@ def seal(
         )
     else:
         console.print("nothing new to seal", highlight=False)
-    if export is not None:
-        if latest is None:
-            fail("the store holds no events, so there is no seal to export")
-            return
-        write_evidence(latest, export)
+    if export is not None and latest is not None:
         console.print(f"exported seal {latest.number} to {export}", highlight=False)
         if latest.signature is None:
             console_err.print("warning: the exported seal is unsigned", highlight=False)
+
+
+def _seal_dict(one: Seal) -> dict[str, object]:
+    return {
+        "number": one.number,
+        "position": one.position,
+        "event_count": one.event_count,
+        "sealed_at": one.sealed_at.isoformat(),
+        "signed": one.signature is not None,
+    }
 
 
 __all__ = ["seal", "verify"]

@@ -25,7 +25,16 @@ from rich.text import Text
 
 from chronicle.chat.domain.events import chat_events
 from chronicle.chat.wiring import ChatContext, open_chat, worker_tasks
-from chronicle.cli.app import StoreOption, command, console, console_err, fail, opened, print_json
+from chronicle.cli.app import (
+    JsonOption,
+    StoreOption,
+    command,
+    console,
+    console_err,
+    fail,
+    opened,
+    print_json,
+)
 from chronicle.errors import ChronicleError
 from chronicle.projections.rebuild import rebuild
 from chronicle.projections.runner import ProjectionRunner
@@ -54,6 +63,7 @@ def replay(
     ),
     batch_size: int = typer.Option(2000, min=1, max=100_000, help="Events per transaction."),
     store_url: str | None = StoreOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """Rebuild read models from the whole log and swap them in when caught up.
 
@@ -67,12 +77,18 @@ def replay(
         if unknown:
             fail(f"no read model is called {', '.join(unknown)}; known: {', '.join(known)}", 2)
         if retry_parked:
+            retried = []
             for name in chosen:
                 applied, remaining = _runner(chat, name).retry_parked()
-                console.print(
-                    f"{name}: {applied} parked events re-applied, {remaining} still parked"
-                )
+                retried.append({"name": name, "reapplied": applied, "still_parked": remaining})
+                if not as_json:
+                    console.print(
+                        f"{name}: {applied} parked events re-applied, {remaining} still parked"
+                    )
+            if as_json:
+                print_json(retried)
             return
+        rebuilt = []
         with Progress(
             TextColumn("[bold]{task.description:<10}"),
             BarColumn(),
@@ -80,6 +96,7 @@ def replay(
             RateColumn(),
             TimeRemainingColumn(),
             console=console,
+            disable=as_json,
         ) as progress:
             for name in chosen:
                 task = progress.add_task(name, total=None)
@@ -96,13 +113,15 @@ def replay(
                     progress=report,
                 )
                 progress.update(task, description=f"{name} ✓")
-                del result
+                rebuilt.append({"name": name, "events": result.events, "position": result.position})
+        if as_json:
+            print_json(rebuilt)
 
 
 @command("projections")
 def projections_status(
     store_url: str | None = StoreOption,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Each read model's mode, checkpoint, lag (events and seconds) and parked events."""
     with chat_for(store_url) as chat:

@@ -12,7 +12,15 @@ from prometheus_client import start_http_server
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chronicle.bootstrap import open_publisher
-from chronicle.cli.app import StoreOption, command, console, console_err, fail, store_for
+from chronicle.cli.app import (
+    StoreOption,
+    command,
+    console,
+    console_err,
+    fail,
+    print_json,
+    store_for,
+)
 from chronicle.config import get_settings
 from chronicle.errors import ChronicleError, ConfigurationError, PublishError
 from chronicle.publishing.relay import Lag, Relay, checkpoint_name, publishing_lag
@@ -52,6 +60,9 @@ def relay(
     idle_wait: float = typer.Option(
         0.2, "--idle-wait", min=0.01, help="Seconds between polls of the log once caught up."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="With --once: print what was published as JSON."
+    ),
 ) -> None:
     """Publish committed events to EVENT_QUEUE_URL (Redis Stream or RabbitMQ exchange).
 
@@ -79,14 +90,14 @@ def relay(
             if metrics_port is not None:
                 start_http_server(metrics_port, registry=worker.metrics.registry)
             if once:
-                _publish_pending(worker)
+                _publish_pending(worker, as_json)
             else:
                 _follow(worker, idle_wait)
     finally:
         publisher.close()
 
 
-def _publish_pending(worker: Relay) -> None:
+def _publish_pending(worker: Relay, as_json: bool) -> None:
     try:
         pending = worker.refresh_lag().events
         with Progress(
@@ -95,12 +106,23 @@ def _publish_pending(worker: Relay) -> None:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=console_err,
+            disable=as_json,
         ) as progress:
             task = progress.add_task("", total=pending, destination=worker.publisher.destination)
             worker.on_published = lambda count: progress.advance(task, count)
             total = worker.run_until_caught_up()
     except ChronicleError as exc:
         fail(f"{exc} (the checkpoint stays at position {worker.position}; run again to resume)")
+    if as_json:
+        print_json(
+            {
+                "published": total,
+                "destination": worker.publisher.destination,
+                "checkpoint": worker.checkpoint,
+                "position": worker.position,
+            }
+        )
+        return
     console.print(
         f"published {total} events to {worker.publisher.destination}; "
         f"checkpoint {worker.checkpoint} at position {worker.position or '-'}"

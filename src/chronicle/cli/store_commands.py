@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from chronicle.chat.wiring import projection_modes
-from chronicle.cli.app import StoreOption, command, console, print_json, store_for
+from chronicle.cli.app import JsonOption, StoreOption, command, console, print_json, store_for
 from chronicle.cli.publish_commands import configured_lag
 from chronicle.errors import UnsupportedOperationError
 from chronicle.projections.status import ProjectionStatus, projection_status
@@ -25,18 +25,35 @@ def migrate(
     role: str = typer.Option(
         "chronicle_app", "--role", help="Name of the application role --create-roles creates."
     ),
+    as_json: bool = JsonOption,
 ) -> None:
     """Create or upgrade the event store's schema (idempotent)."""
+    statements: list[str] | None = None
+    not_applicable: str | None = None
     with store_for(store_url) as store:
+        backend = store.backend
         version = store.migrate()
-        console.print(f"{store.backend} store is at schema version {version}")
-        if not create_roles:
-            return
-        try:
-            statements = store.create_app_role(role)
-        except UnsupportedOperationError as exc:
-            console.print(f"--create-roles does not apply: {exc}", highlight=False)
-            return
+        if create_roles:
+            try:
+                statements = list(store.create_app_role(role))
+            except UnsupportedOperationError as exc:
+                not_applicable = str(exc)
+    if as_json:
+        print_json(
+            {
+                "backend": backend,
+                "schema_version": version,
+                "role": role if statements is not None else None,
+                "role_statements": statements,
+                "role_not_applicable": not_applicable,
+            }
+        )
+        return
+    console.print(f"{backend} store is at schema version {version}")
+    if not_applicable is not None:
+        console.print(f"--create-roles does not apply: {not_applicable}", highlight=False)
+    if statements is None:
+        return
     for statement in statements:
         console.print(f"  {statement}", highlight=False)
     console.print(
@@ -49,7 +66,7 @@ def migrate(
 @command("stats")
 def stats(
     store_url: str | None = StoreOption,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Totals per aggregate type and event type, oldest and newest event, store size."""
     with store_for(store_url) as store:

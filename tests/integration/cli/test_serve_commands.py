@@ -1,13 +1,26 @@
-"""``chronicle users create`` and ``chronicle serve --help`` on every backend."""
+"""``chronicle users create`` and ``chronicle serve``: the service with the worker's pieces beside
+it, a port in use, ``--no-worker`` and ``--access-log``."""
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import orjson
 import pytest
 from typer.testing import CliRunner
 
+from chronicle.bootstrap import open_store
 from chronicle.chat.api.app import open_services
 from chronicle.cli import app
 from chronicle.config import get_settings
+from tests.integration.cli.subprocesses import free_port, run_chronicle, store_env
 
 runner = CliRunner()
 
@@ -51,4 +64,148 @@ def test_a_taken_name_exits_1_and_bad_input_exits_2(configured: str) -> None:
 
 def test_serve_explains_its_options() -> None:
     result = runner.invoke(app, ["serve", "--help"])
-    assert result.exit_code == 0 and "--demo" in result.output and "--port" in result.output
+    assert result.exit_code == 0
+    for option in ("--demo", "--port", "--store-url", "--no-worker", "--access-log"):
+        assert option in result.output
+
+
+def wait_until(condition: Callable[[], object], what: str, limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {limit} s waiting for {what}"
+        time.sleep(0.1)
+
+
+def start_serve(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "chronicle", "serve", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def answering(base: str, server: subprocess.Popen[str]) -> bool:
+    assert server.poll() is None, server.communicate()
+    try:
+        return httpx.get(f"{base}/health/events", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def stop(server: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[str, str]:
+    server.send_signal(sig)
+    return server.communicate(timeout=30)
+
+
+def test_a_port_in_use_exits_1_naming_the_port_and_prints_no_banner(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = store_env(f"sqlite:///{tmp_path / 'chronicle.db'}")
+        result = run_chronicle("serve", "--demo", "--port", str(port), env=env, cwd=tmp_path)
+    assert result.returncode == 1, result
+    assert f"port {port}" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Chronicle chat service on" not in result.stdout and "demo data" not in result.stdout
+
+
+def test_serve_demo_runs_the_whole_system_on_the_store_url_it_is_given(
+    store_url: str, tmp_path: Path
+) -> None:
+    """What `make run` does: a posted message reaches the async activity read model and a seal
+    with nothing else started; EVENT_STORE_URL names another store, which stays untouched."""
+    elsewhere = tmp_path / "elsewhere.db"
+    env = store_env(f"sqlite:///{elsewhere}")
+    env.pop("CHRONICLE_SECRET_KEY", None)  # as for a new user: the key is generated
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_serve(
+        "--demo", "--port", str(port), "--store-url", store_url, env=env, cwd=tmp_path
+    )
+    try:
+        wait_until(lambda: answering(base, server), "the service to answer", 60)
+        login = httpx.post(
+            f"{base}/auth/token", data={"username": "alice", "password": "alice-demo"}
+        )
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        posted = httpx.post(
+            f"{base}/messages",
+            json={"content": "sealed within seconds"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert posted.status_code == 201, posted.text
+        store = open_store(store_url)
+        try:
+            position = store.get_events_for_aggregate(posted.json()["id"])[-1].position
+
+            def activity_checkpoint() -> int:
+                shown = run_chronicle("projections", "--json", "--store-url", store_url, env=env)
+                assert shown.returncode == 0, shown.stderr
+                return next(r for r in orjson.loads(shown.stdout) if r["name"] == "activity")[
+                    "checkpoint"
+                ]
+
+            wait_until(lambda: activity_checkpoint() >= position, "the activity read model", 10)
+            wait_until(
+                lambda: (seal := store.latest_seal()) is not None and seal.position >= position,
+                "a seal covering the message",
+                10,
+            )
+        finally:
+            store.close()
+        verified = run_chronicle("verify", "--json", "--store-url", store_url, env=env)
+        assert verified.returncode == 0, verified.stdout
+        assert orjson.loads(verified.stdout)["intact"] is True
+        out, err = stop(server)
+        assert server.returncode == 0, (out, err)
+        assert "Traceback" not in err, err
+        assert "worker running in this process" in out and "stopped" in out
+        assert not elsewhere.exists()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+
+
+def test_serve_no_worker_runs_the_service_alone_and_access_log_logs_each_request(
+    tmp_path: Path,
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'chronicle.db'}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_serve(
+        "--no-worker", "--access-log", "--port", str(port), env=store_env(store_url), cwd=tmp_path
+    )
+    try:
+        wait_until(lambda: answering(base, server), "the service to answer", 60)
+        out, err = stop(server)
+        assert server.returncode == 0, (out, err)
+        assert "GET /health/events" in out
+        assert "worker running" not in out and "Traceback" not in err
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+
+
+def test_plain_serve_runs_the_worker_logs_no_requests_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = store_env(f"sqlite:///{tmp_path / 'chronicle.db'}")
+    server = start_serve("--port", str(port), env=env, cwd=tmp_path)
+    try:
+        wait_until(lambda: answering(base, server), "the service to answer", 60)
+        out, err = stop(server, signal.SIGTERM)
+        assert server.returncode == 0, (out, err)
+        assert "GET /health/events" not in out + err and "worker running in this process" in out
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()

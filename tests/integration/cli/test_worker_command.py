@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from chronicle.chat.domain import Message
 from chronicle.chat.domain.events import chat_events
 from chronicle.chat.read_models import ActivityReadModel
 from chronicle.chat.wiring import open_chat
+from tests.integration.cli.subprocesses import store_env
 
 
 def wait_until(condition, what: str, limit: float = 30.0) -> None:
@@ -22,7 +22,7 @@ def wait_until(condition, what: str, limit: float = 30.0) -> None:
 
 
 def test_the_worker_follows_new_events_seals_them_and_stops_cleanly(store_url: str) -> None:
-    env = {**os.environ, "EVENT_STORE_URL": store_url, "EVENT_STORE_TYPE": store_url.split(":")[0]}
+    env = store_env(store_url)  # this tree's source first on PYTHONPATH
     worker = subprocess.Popen(
         [
             sys.executable,

@@ -13,7 +13,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from chronicle.errors import ConfigurationError, StoreUnavailableError
 
-
 _RECONNECT_SECONDS = 1.0
 
 
