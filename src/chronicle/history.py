@@ -3,7 +3,7 @@
 ``state_at_version`` and ``state_at`` answer "what did this look like then?" (at a version, or at
 a timezone-aware instant: the state after the newest event at or before it). ``history`` answers
 "who changed what, when": each event with its envelope and the state fields it changed, from what
-to what. The aggregate class is chosen from the aggregate type stored with the events, through a
+to what (for the creating event: every field's initial value). The aggregate class is chosen from the aggregate type stored with the events, through a
 ``{aggregate_type: class}`` mapping such as ``chronicle.chat.domain.CHAT_AGGREGATES``.
 """
 
@@ -62,7 +62,11 @@ class FieldChange:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """One event of an aggregate's history: who, when, which event, what it changed."""
+    """One event of an aggregate's history: who, when, which event, what it changed.
+
+    The event that created the aggregate is ``created``: its changes are the aggregate's
+    initial values (``old`` is None), not differences from the class's defaults.
+    """
 
     version: int
     event_id: str
@@ -74,10 +78,12 @@ class HistoryEntry:
     causation_id: str | None
     data: JSONObject
     changes: list[FieldChange]
+    created: bool = False
 
     def to_dict(self) -> JSONObject:
         return {
             "version": self.version,
+            "created": self.created,
             "event_id": self.event_id,
             "event_type": self.event_type,
             "schema_version": self.schema_version,
@@ -165,10 +171,11 @@ def history(
         event = to_domain(recorded)
         aggregate.apply(event)
         after = aggregate.state()
+        created = recorded.version == 1
         changes = [
-            FieldChange(name, before[name], after[name])
+            FieldChange(name, None if created else before[name], after[name])
             for name in cls.STATE_FIELDS
-            if before[name] != after[name]
+            if created or before[name] != after[name]
         ]
         entries.append(
             HistoryEntry(
@@ -182,6 +189,7 @@ def history(
                 causation_id=recorded.causation_id,
                 data=event.to_data(),
                 changes=changes,
+                created=created,
             )
         )
         before = after

@@ -110,6 +110,8 @@ def test_an_auditor_opens_a_message_and_sees_it_as_it_was_before_the_edit(page) 
     assert history.count() >= 2
     assert "MessageUpdated" in history.nth(1).inner_text()
     assert "→" in history.nth(1).inner_text()  # a field change, old → new
+    created = history.nth(0).inner_text()
+    assert "content = " in created and "→" not in created  # a creation: its initial values
 
     history.first.click()
     page.locator("#state-title", has_text="after version 1").wait_for()

@@ -106,6 +106,10 @@ def test_history_lists_who_did_which_event_when_and_the_fields_it_changed(
     assert [e.timestamp for e in entries] == [r.timestamp for r in recorded]
     assert [e.user_id for e in entries] == ["user_alice", "user_bob", "user_bob", "user_bob", None]
     assert entries[0].correlation_id == recorded[0].event_id
+    assert entries[0].created and not any(entry.created for entry in entries[1:])
+    initial = {c.field: (c.old, c.new) for c in entries[0].changes}
+    assert initial["content"] == (None, "v1 @ann") and initial["edit_count"] == (None, 0)
+    assert set(initial) == set(type(message).STATE_FIELDS)  # every initial value, not a diff
     changes = {c.field: (c.old, c.new) for c in entries[1].changes}
     assert changes == {
         "content": ("v1 @ann", "v2 @bob"),

@@ -34,14 +34,16 @@ def history_command(
         table.add_column(column, justify="right" if column == "version" else "left")
     for entry in entries:
         changes = "\n".join(
-            f"{change.field}: {_short(change.old)} → {_short(change.new)}"
+            f"{change.field} = {_short(change.new)}"
+            if entry.created
+            else f"{change.field}: {_short(change.old)} → {_short(change.new)}"
             for change in entry.changes
         )
         table.add_row(
             str(entry.version),
             entry.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
             entry.user_id or "-",
-            entry.event_type,
+            f"{entry.event_type} (created)" if entry.created else entry.event_type,
             changes or "-",
         )
     console.print(table)

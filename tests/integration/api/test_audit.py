@@ -28,6 +28,8 @@ def test_history_shows_who_when_what_and_the_field_changes(api: Api) -> None:
     body = api.client.get(f"/audit/{message_id}/history", headers=api.as_("auditor")).json()
     first, second = body["events"]
     assert (first["version"], first["event_type"]) == (1, "MessageCreated")
+    assert first["created"] and not second["created"]
+    assert {"field": "content", "old": None, "new": "before"} in first["changes"]
     assert second["user_id"] == api.ids["alice"] and second["timestamp"]
     assert {"field": "content", "old": "before", "new": "after"} in second["changes"]
 

@@ -176,15 +176,20 @@ async function openAggregate(aggregateId, selectVersion) {
       const line = document.createElement("span");
       line.className = "change";
       const name = document.createElement("code");
-      name.textContent = `${change.field}: `;
-      const old = document.createElement("span");
-      old.className = "old";
-      old.textContent = short(change.old);
-      const arrow = document.createTextNode(" → ");
       const now = document.createElement("span");
       now.className = "new";
       now.textContent = short(change.new);
-      line.append(name, old, arrow, now);
+      if (entry.created) {
+        // A creation has no "before": show the initial values as they were set.
+        name.textContent = `${change.field} = `;
+        line.append(name, now);
+      } else {
+        name.textContent = `${change.field}: `;
+        const old = document.createElement("span");
+        old.className = "old";
+        old.textContent = short(change.old);
+        line.append(name, old, document.createTextNode(" → "), now);
+      }
       changes.appendChild(line);
     }
     row.addEventListener("click", () => showState({ version: entry.version }));
