@@ -36,7 +36,7 @@ def create(
 ) -> None:
     """Create a user of the chat service who can log in. Exit 1 if refused, 2 on bad input."""
     from chronicle.chat.service import UsernameTakenError
-    from chronicle.chat.service.accounts import create_user
+    from chronicle.chat.service.accounts import CLI_ACTOR, create_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -55,6 +55,7 @@ def create(
             email=email or f"{username}@localhost.local",
             role=role,
             password=password,
+            created_by=CLI_ACTOR,
         )
     except UsernameTakenError as exc:
         fail(str(exc))

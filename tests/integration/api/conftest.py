@@ -69,6 +69,7 @@ def start(settings: EventConfig) -> Iterator[Api]:
                 email=f"{username}@example.com",
                 role=role,
                 password=f"{username}-password",
+                created_by="system:tests",
             )
             api.ids[username] = user.aggregate.id
             token = client.post(

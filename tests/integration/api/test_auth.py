@@ -60,6 +60,8 @@ def test_an_admin_creates_a_user_who_can_then_log_in(api: Api) -> None:
     assert response.json()["version"] == 1 and response.json()["role"] == "auditor"
     login = api.client.post("/auth/token", data={"username": "carol", "password": "carol-password"})
     assert login.status_code == 200
+    [created] = api.services.chat.store.get_events_for_aggregate(response.json()["id"])
+    assert created.user_id == api.ids["admin"]  # the admin caused it, not the new user
 
 
 def test_no_password_or_hash_ever_enters_an_event(api: Api) -> None:

@@ -66,7 +66,9 @@ def test_users_create_writes_to_the_store_named_by_store_url(
     assert created["username"] == "carol" and created["role"] == "auditor"
     store = open_store(store_url)
     try:
-        assert [e.aggregate_id for e in store.read_all()] == [created["id"]]
+        [event] = store.get_events_for_aggregate(created["id"])
+        assert event.event_type == "UserCreated"
+        assert event.user_id == "system:cli"  # the operator's command, not the new user itself
     finally:
         store.close()
     assert not Path(elsewhere.removeprefix("sqlite:///")).exists()

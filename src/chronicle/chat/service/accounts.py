@@ -10,6 +10,11 @@ from chronicle.chat.service.writer import Writer, Written
 from chronicle.events import RecordedEvent
 from chronicle.store.ports import Session
 
+CLI_ACTOR = "system:cli"
+"""The author recorded for what an operator does with the ``chronicle`` command."""
+DEMO_ACTOR = "system:demo"
+"""The author recorded for the demo data of ``chronicle serve --demo``."""
+
 
 def create_user(
     writer: Writer,
@@ -19,13 +24,14 @@ def create_user(
     email: str,
     role: str,
     password: str,
-    created_by: str | None = None,
+    created_by: str,
     correlation_id: str | None = None,
 ) -> Written[User]:
     """A new user who can log in; ``UsernameTakenError`` (nothing stored) when the name is taken.
 
-    The password is hashed here and never enters an event. ``created_by`` is the acting user's
-    id (None: the user is recorded as creating itself, as the CLI and the demo do).
+    The password is hashed here and never enters an event. ``created_by`` is who causes it: the
+    acting admin's id, or a named system actor (:data:`CLI_ACTOR`, :data:`DEMO_ACTOR`) when no
+    user does, so the audit record never names a new user as its own author.
     """
     password_hash = credentials.hash(password)
     user = User.create(username, email, role)
@@ -35,7 +41,7 @@ def create_user(
 
     return writer.create(
         user,
-        user_id=created_by or user.id,
+        user_id=created_by,
         correlation_id=correlation_id,
         also=add_credentials,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chronicle.chat.domain import Message, Project, Ticket
-from chronicle.chat.service.accounts import create_user
+from chronicle.chat.service.accounts import DEMO_ACTOR, create_user
 from chronicle.chat.service.credentials import Credentials
 from chronicle.chat.service.writer import Writer
 
@@ -24,6 +24,7 @@ def seed_demo(writer: Writer, credentials: Credentials) -> bool:
             email=f"{username}@example.com",
             role=role,
             password=f"{username}-demo",
+            created_by=DEMO_ACTOR,
         )
         ids[username] = result.aggregate.id
     if set(ids) != {name for name, _ in DEMO_USERS}:
