@@ -125,3 +125,12 @@ def test_a_filter_value_is_data_never_sql(store: EventStore) -> None:
     write(store, "message_1", "Message", "MessageCreated", "user_alice")
     assert store.search_events(user_id="x' OR '1'='1") == []
     assert store.search_events(since=datetime(2000, 1, 1, tzinfo=UTC))[0].user_id == "user_alice"
+
+
+@pytest.mark.parametrize("user_id", ["user\x00alice", "user\x1balice", "user\nalice"])
+def test_a_user_id_filter_that_is_not_printable_is_refused_alike_on_every_backend(
+    store: EventStore, user_id: str
+) -> None:
+    write(store, "message_1", "Message", "MessageCreated", "user_alice")
+    with pytest.raises(InvalidEventError, match="printable"):
+        store.search_events(user_id=user_id)

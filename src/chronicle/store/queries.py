@@ -44,8 +44,12 @@ def search_filters(
     """The filters of an audit query, checked (``InvalidEventError`` on the first bad one)."""
     filters: Filters = {}
     if user_id is not None:
-        if type(user_id) is not str or not 0 < len(user_id) <= 200:
-            raise InvalidEventError(f"user_id must be 1-200 characters, got {user_id!r:.60}")
+        # Printable, as stored user ids are (``check_user_id``): PostgreSQL could not even be
+        # asked about a NUL, and every backend must answer the same.
+        if type(user_id) is not str or not 0 < len(user_id) <= 200 or not user_id.isprintable():
+            raise InvalidEventError(
+                f"user_id must be 1-200 printable characters, got {user_id!r:.60}"
+            )
         filters["user_id"] = user_id
     if aggregate_type is not None:
         filters["aggregate_type"] = check_name(aggregate_type, "aggregate_type")

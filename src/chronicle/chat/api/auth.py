@@ -46,7 +46,7 @@ def load_secret(settings: EventConfig) -> str:
     path = secret_file(settings)
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     value = secrets.token_urlsafe(48)
     # Created with owner-only permissions before anything is written into it.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

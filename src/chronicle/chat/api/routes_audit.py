@@ -21,6 +21,7 @@ from chronicle.integrity import audit_public_key, audit_report
 from chronicle.store.ports import EventStore
 
 from .dependencies import Auditor, AuditServices
+from .params import PrintableQuery
 from .schemas import MAX_VERSION
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -32,13 +33,12 @@ _CSV_COLUMNS = (
 )  # fmt: skip
 
 Name = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
-UserFilter = Annotated[str | None, Query(min_length=1, max_length=200)]
 Instant = Annotated[datetime | None, Query(description="ISO-8601 with a timezone")]
 Cursor = Annotated[int | None, Query(ge=0, le=MAX_VERSION)]
 
 
 def _known(aggregate_id: str) -> str:
-    if not ID_SHAPE.match(aggregate_id):
+    if not ID_SHAPE.fullmatch(aggregate_id):
         raise UnknownAggregateError(aggregate_id)
     return aggregate_id
 
@@ -93,7 +93,7 @@ def _filters(
 def search(
     who: Auditor,
     services: AuditServices,
-    user_id: UserFilter = None,
+    user_id: PrintableQuery = None,
     aggregate_type: Name = None,
     event_type: Name = None,
     since: Instant = None,
@@ -146,7 +146,7 @@ def export(
     who: Auditor,
     services: AuditServices,
     format: Literal["ndjson", "csv"] = "ndjson",
-    user_id: UserFilter = None,
+    user_id: PrintableQuery = None,
     aggregate_type: Name = None,
     event_type: Name = None,
     since: Instant = None,

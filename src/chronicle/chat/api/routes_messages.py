@@ -10,6 +10,7 @@ from chronicle.chat.domain import Message
 from chronicle.chat.read_models import queries
 
 from .dependencies import Caller, CallerDep, CorrelationDep, Services, ServicesDep, Writer_
+from .params import MessageIdPath, PrintableQuery
 from .problems import ForbiddenError, InvalidReferenceError, NotFoundError
 from .results import written
 from .schemas import MAX_VERSION, MessageCreate, MessageEdit
@@ -55,7 +56,7 @@ def post_message_seed_route(
 def list_messages(
     who: CallerDep,
     services: ServicesDep,
-    project_id: str | None = None,
+    project_id: PrintableQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     after: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None,
 ) -> dict[str, Any]:
@@ -66,7 +67,9 @@ def list_messages(
 
 
 @router.get("/messages/{message_id}")
-def read_message(message_id: str, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+def read_message(
+    who: CallerDep, message_id: MessageIdPath, services: ServicesDep
+) -> dict[str, Any]:
     with services.chat.store.read_session() as session:
         row = queries.message(session, message_id)
     if row is None:
@@ -85,9 +88,9 @@ def _check_author(services: Services, who: Caller, message_id: str) -> None:
 
 @router.patch("/messages/{message_id}")
 def edit_message(
-    message_id: str,
-    body: MessageEdit,
     who: Writer_,
+    message_id: MessageIdPath,
+    body: MessageEdit,
     services: ServicesDep,
     correlation: CorrelationDep,
 ) -> dict[str, Any]:
@@ -106,8 +109,8 @@ def edit_message(
 
 @router.delete("/messages/{message_id}")
 def delete_message(
-    message_id: str,
     who: Writer_,
+    message_id: MessageIdPath,
     services: ServicesDep,
     correlation: CorrelationDep,
     expected_version: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None,

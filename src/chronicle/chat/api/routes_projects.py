@@ -10,6 +10,7 @@ from chronicle.chat.domain import Project, Ticket
 from chronicle.chat.read_models import queries
 
 from .dependencies import Admin, CallerDep, CorrelationDep, ServicesDep, Writer_
+from .params import ProjectIdPath, TicketIdPath
 from .problems import InvalidReferenceError, NotFoundError
 from .results import written
 from .schemas import ProjectCreate, ProjectStatus, TicketAssign, TicketCreate, TicketStatus
@@ -26,7 +27,9 @@ def create_project(
 
 
 @router.get("/projects/{project_id}", tags=["projects"])
-def read_project(project_id: str, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+def read_project(
+    who: CallerDep, project_id: ProjectIdPath, services: ServicesDep
+) -> dict[str, Any]:
     with services.chat.store.read_session() as session:
         row = queries.project(session, project_id)
     if row is None:
@@ -36,9 +39,9 @@ def read_project(project_id: str, who: CallerDep, services: ServicesDep) -> dict
 
 @router.post("/projects/{project_id}/status", tags=["projects"])
 def change_project_status(
-    project_id: str,
-    body: ProjectStatus,
     who: Admin,
+    project_id: ProjectIdPath,
+    body: ProjectStatus,
     services: ServicesDep,
     correlation: CorrelationDep,
 ) -> dict[str, Any]:
@@ -66,7 +69,7 @@ def create_ticket(
 
 
 @router.get("/tickets/{ticket_id}", tags=["tickets"])
-def read_ticket(ticket_id: str, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+def read_ticket(who: CallerDep, ticket_id: TicketIdPath, services: ServicesDep) -> dict[str, Any]:
     with services.chat.store.read_session() as session:
         row = queries.ticket(session, ticket_id)
     if row is None:
@@ -76,9 +79,9 @@ def read_ticket(ticket_id: str, who: CallerDep, services: ServicesDep) -> dict[s
 
 @router.post("/tickets/{ticket_id}/assign", tags=["tickets"])
 def assign_ticket(
-    ticket_id: str,
-    body: TicketAssign,
     who: Writer_,
+    ticket_id: TicketIdPath,
+    body: TicketAssign,
     services: ServicesDep,
     correlation: CorrelationDep,
 ) -> dict[str, Any]:
@@ -98,9 +101,9 @@ def assign_ticket(
 
 @router.post("/tickets/{ticket_id}/status", tags=["tickets"])
 def change_ticket_status(
-    ticket_id: str,
-    body: TicketStatus,
     who: Writer_,
+    ticket_id: TicketIdPath,
+    body: TicketStatus,
     services: ServicesDep,
     correlation: CorrelationDep,
 ) -> dict[str, Any]:

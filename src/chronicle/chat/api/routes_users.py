@@ -12,6 +12,7 @@ from chronicle.chat.service.accounts import create_user, update_user
 
 from .auth import InvalidTokenError
 from .dependencies import Admin, CallerDep, CorrelationDep, ServicesDep
+from .params import UserIdPath
 from .problems import ForbiddenError, NotFoundError
 from .results import written
 from .schemas import UserCreate, UserUpdate
@@ -55,7 +56,7 @@ def me(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/users/{user_id}")
-def read(user_id: str, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+def read(who: CallerDep, user_id: UserIdPath, services: ServicesDep) -> dict[str, Any]:
     """A user (admins and auditors read anyone; others only themselves)."""
     if who.role == "member" and who.id != user_id:
         raise ForbiddenError("a member may read only their own user")
@@ -64,9 +65,9 @@ def read(user_id: str, who: CallerDep, services: ServicesDep) -> dict[str, Any]:
 
 @router.patch("/users/{user_id}")
 def update(
-    user_id: str,
-    body: UserUpdate,
     who: CallerDep,
+    user_id: UserIdPath,
+    body: UserUpdate,
     services: ServicesDep,
     correlation: CorrelationDep,
 ) -> dict[str, Any]:

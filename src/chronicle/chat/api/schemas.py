@@ -1,26 +1,48 @@
-"""Request bodies: strict shapes (unknown fields refused) so bad input is a 422, never stored."""
+"""Request bodies: strict shapes (unknown fields refused) so bad input is a 422, never stored.
+
+Every string is checked for characters as the domain checks it (``domain.text``): one-line
+fields (usernames, emails, passwords) must be wholly printable, free text may hold tab and line
+breaks but no other control character. The domain would refuse them too (409); refusing them
+here answers what they are, invalid input (422), before any work is done.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from chronicle.chat.domain.message import MAX_CONTENT_LENGTH
+from chronicle.chat.domain.text import control_character_in
+
+from .params import printable
 
 MAX_VERSION = 2**53 - 1
+
+
+def free_text(value: str) -> str:
+    """``value`` if it holds no control character but tab and line breaks; a 422 otherwise."""
+    if (character := control_character_in(value)) is not None:
+        raise ValueError(f"must not contain the control character {character}")
+    return value
+
+
+OneLine = AfterValidator(printable)
+FreeText = AfterValidator(free_text)
 
 
 UserId = Annotated[str, StringConstraints(pattern=r"^user_[0-9a-f]{32}$")]
 ProjectId = Annotated[str, StringConstraints(pattern=r"^project_[0-9a-f]{32}$")]
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_.-]{2,31}$")]
 Email = Annotated[
-    str, StringConstraints(max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+    str,
+    StringConstraints(max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"),
+    OneLine,
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128), OneLine]
 Role = Literal["member", "auditor", "admin"]
 Content = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_CONTENT_LENGTH, pattern=r"\S")
+    str, StringConstraints(min_length=1, max_length=MAX_CONTENT_LENGTH, pattern=r"\S"), FreeText
 ]
 ExpectedVersion = Annotated[
     int | None,
@@ -64,8 +86,8 @@ class MessageEdit(Body):
 
 
 class ProjectCreate(Body):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
-    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S"), FreeText]
+    description: Annotated[str, StringConstraints(max_length=5000), FreeText] = ""
 
 
 class ProjectStatus(Body):
@@ -74,8 +96,8 @@ class ProjectStatus(Body):
 
 
 class TicketCreate(Body):
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
-    description: Annotated[str, StringConstraints(max_length=10000)] = ""
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S"), FreeText]
+    description: Annotated[str, StringConstraints(max_length=10000), FreeText] = ""
     project_id: ProjectId
     priority: Literal["low", "medium", "high", "critical"] = "medium"
 

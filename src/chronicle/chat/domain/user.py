@@ -1,9 +1,9 @@
 """The ``User`` aggregate: a chat user with a username, an email and a role.
 
 Rules: a username is 3 to 32 characters of lower-case letters, digits, ``_``, ``.`` and ``-``; an
-email has one ``@`` with a dot in its domain; a role is one of ``ROLES``. An update names only
-those fields; fields whose value does not change are left out, and an update that changes nothing
-records nothing.
+email has one ``@`` with a dot in its domain and only printable characters; a role is one of
+``ROLES``. An update names only those fields; fields whose value does not change are left out,
+and an update that changes nothing records nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from chronicle.aggregate import Aggregate
 from chronicle.chat.domain.errors import InvalidUserError
 from chronicle.chat.domain.events import UserCreated, UserUpdated, chat_events
 from chronicle.chat.domain.ids import check_id, new_id
+from chronicle.chat.domain.text import non_printable_in
 from chronicle.events import JSONObject
 from chronicle.registry import dispatch_table
 
@@ -25,14 +26,17 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
 def _check(name: str, value: Any) -> Any:
-    if name == "username" and not (isinstance(value, str) and _USERNAME.match(value)):
+    if name == "username" and not (isinstance(value, str) and _USERNAME.fullmatch(value)):
         raise InvalidUserError(
             f"username must be 3-32 characters of a-z, 0-9, _ . - (got {value!r})"
         )
     if name == "email" and not (
-        isinstance(value, str) and len(value) <= 254 and _EMAIL.match(value)
+        isinstance(value, str) and len(value) <= 254 and _EMAIL.fullmatch(value)
     ):
         raise InvalidUserError(f"email {value!r} is not an email address")
+    if name == "email" and (character := non_printable_in(value)) is not None:
+        # NUL cannot be stored in PostgreSQL text at all; refusing here keeps backends agreeing.
+        raise InvalidUserError(f"an email cannot contain the character {character}")
     if name == "role" and value not in ROLES:
         raise InvalidUserError(f"role must be one of {', '.join(ROLES)}, not {value!r}")
     return value

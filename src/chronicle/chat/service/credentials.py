@@ -7,6 +7,7 @@ handler), so a user never exists without credentials, nor credentials without a 
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
@@ -106,7 +107,14 @@ class Credentials:
             )
 
     def authenticate(self, username: str, password: str) -> str | None:
-        """The user id whose username and password these are, else None."""
+        """The user id whose username and password these are, else None.
+
+        A username that is not printable text names no one (none is ever stored) and is never
+        sent to the database, which may not even accept it (PostgreSQL refuses NUL).
+        """
+        if not (isinstance(username, str) and username.isprintable()):
+            self._verify_nothing(password)
+            return None
         with self.store.read_session() as session:
             row = session.fetchone(
                 f"SELECT user_id, password_hash FROM {TABLE} WHERE username = :username",
@@ -114,9 +122,14 @@ class Credentials:
             )
         try:
             if row is None:
-                self.hasher.verify(self._dummy, password)
+                self._verify_nothing(password)
                 return None
             self.hasher.verify(row[1], password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
         return str(row[0])
+
+    def _verify_nothing(self, password: str) -> None:
+        # Costs what a real check costs, so an unknown username is not told apart by its timing.
+        with contextlib.suppress(VerifyMismatchError, VerificationError, InvalidHashError):
+            self.hasher.verify(self._dummy, password)

@@ -19,11 +19,19 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 
-from chronicle.errors import DuplicateKeyError, ImmutableEventError, StoreUnavailableError
+from chronicle.errors import (
+    DuplicateKeyError,
+    ImmutableEventError,
+    InvalidEventError,
+    StoreUnavailableError,
+)
 from chronicle.store.sql.dialect import Dialect, named_to_pyformat
 
 IMMUTABLE = "CH403"
 """The SQLSTATE of the guard triggers' refusal."""
+
+_NUL_REFUSED = "cannot contain NUL"
+"""Part of the message of psycopg's client-side ``DataError`` for a NUL in a text parameter."""
 
 
 def _same(value: Any) -> Any:
@@ -68,6 +76,13 @@ class PostgresDialect(Dialect):
             raise StoreUnavailableError(f"PostgreSQL is unreachable: {exc}") from exc
         except pg_errors.UniqueViolation as exc:
             raise DuplicateKeyError(str(exc), exc.diag.constraint_name) from exc
+        except psycopg.DataError as exc:
+            # psycopg refuses a NUL in a text parameter before sending anything (no SQLSTATE).
+            # Callers check their input first; this is the last line of defence, so a NUL that
+            # slipped through is the caller's bad input on PostgreSQL as on every backend.
+            if exc.sqlstate is None and _NUL_REFUSED in str(exc):
+                raise InvalidEventError(f"text cannot contain NUL (U+0000): {exc}") from exc
+            raise
         except psycopg.Error as exc:
             if exc.sqlstate == IMMUTABLE:
                 raise ImmutableEventError(str(exc)) from exc
