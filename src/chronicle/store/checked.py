@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from chronicle.errors import InvalidEventError
 from chronicle.events import NewEvent, RecordedEvent
 from chronicle.store.codec import canonical_object
 from chronicle.store.ports import InlineHandler
-from chronicle.store.prepare import PreparedAppend, check_name, check_version, prepare_append
+from chronicle.store.prepare import (
+    PreparedAppend,
+    check_event_id,
+    check_name,
+    check_version,
+    now_utc,
+    prepare_append,
+)
 from chronicle.store.queries import Filters, check_instant, check_limit, search_filters
-from chronicle.store.records import Seal, Snapshot
+from chronicle.store.records import MerkleNode, Seal, Snapshot, SnapshotKey, StoredSnapshot
 
 
 class CheckedStore:
@@ -64,13 +72,48 @@ class CheckedStore:
     def _load_snapshot(self, aggregate_id: str, max_version: int | None) -> Snapshot | None:
         raise NotImplementedError
 
+    def _attested_snapshots(
+        self, aggregate_id: str, max_version: int, limit: int
+    ) -> list[StoredSnapshot]:
+        """The aggregate's attested snapshots at or below ``max_version``, newest first."""
+        raise NotImplementedError
+
+    def _stored_snapshots(
+        self, after: SnapshotKey, limit: int, *, unattested_only: bool
+    ) -> list[StoredSnapshot]:
+        """Snapshots (with their attestations) by key after ``after``."""
+        raise NotImplementedError
+
+    def _attest_snapshot(
+        self, aggregate_id: str, version: int, digest: bytes, seal_number: int, at: datetime
+    ) -> bool:
+        raise NotImplementedError
+
     def _get_checkpoint(self, name: str) -> int | None:
         raise NotImplementedError
 
     def _set_checkpoint(self, name: str, position: int) -> None:
         raise NotImplementedError
 
-    def _append_seal(self, seal: Seal, sealed_at: datetime) -> None:
+    def _append_seal(self, seal: Seal, sealed_at: datetime, nodes: Sequence[MerkleNode]) -> None:
+        raise NotImplementedError
+
+    def _append_merkle_nodes(self, nodes: Sequence[MerkleNode]) -> None:
+        raise NotImplementedError
+
+    def _merkle_node(self, level: int, index: int) -> bytes | None:
+        raise NotImplementedError
+
+    def _merkle_leaf(self, position: int) -> MerkleNode | None:
+        raise NotImplementedError
+
+    def _event_by_id(self, event_id: str) -> RecordedEvent | None:
+        raise NotImplementedError
+
+    def _merkle_leaf_at(self, index: int) -> MerkleNode | None:
+        raise NotImplementedError
+
+    def _raw_rows(self, after: int, limit: int) -> list[RecordedEvent]:
         raise NotImplementedError
 
     def _seals(self, after: int, limit: int) -> list[Seal]:
@@ -157,6 +200,13 @@ class CheckedStore:
         check_version(offset, "offset", allow_none=False)
         return self._all_events(search_filters(since=since, until=until), limit, offset)
 
+    def get_event(self, event_id: str) -> RecordedEvent | None:
+        try:
+            canonical = check_event_id(event_id)
+        except InvalidEventError:
+            return None
+        return self._event_by_id(canonical)
+
     def get_events_by_type(
         self, event_type: str, since: datetime | None = None, limit: int = 100
     ) -> list[RecordedEvent]:
@@ -183,6 +233,52 @@ class CheckedStore:
         check_version(max_version, "max_version", allow_none=True)
         return self._load_snapshot(aggregate_id, max_version)
 
+    def load_attested_snapshot(
+        self, aggregate_id: str, max_version: int | None = None
+    ) -> Snapshot | None:
+        check_name(aggregate_id, "aggregate_id")
+        check_version(max_version, "max_version", allow_none=True)
+        below = _ANY_VERSION if max_version is None else max_version
+        # Newest first, a page at a time: a snapshot whose state no longer has the attested
+        # digest (changed after it was attested) is passed over for the next older one.
+        while below > 0:
+            page = self._attested_snapshots(aggregate_id, below, _ATTESTED_PAGE)
+            for stored in page:
+                if stored.trusted:
+                    return stored.snapshot
+            if len(page) < _ATTESTED_PAGE:
+                return None
+            below = page[-1].snapshot.version - 1
+        return None
+
+    def attest_snapshot(
+        self, aggregate_id: str, version: int, *, state_digest: bytes, seal_number: int
+    ) -> bool:
+        check_name(aggregate_id, "aggregate_id")
+        if type(version) is not int or version < 1:
+            raise InvalidEventError(
+                f"a snapshot's version is a whole number from 1, not {version!r:.40}"
+            )
+        if type(state_digest) is not bytes or len(state_digest) != 32:
+            raise InvalidEventError("a state digest is the 32 bytes of a SHA-256")
+        if type(seal_number) is not int or seal_number < 1:
+            raise InvalidEventError(
+                f"a seal number is a whole number from 1, not {seal_number!r:.40}"
+            )
+        return self._attest_snapshot(aggregate_id, version, state_digest, seal_number, now_utc())
+
+    def unattested_snapshots(
+        self, after: SnapshotKey | None = None, limit: int = 100
+    ) -> list[StoredSnapshot]:
+        return self._stored_snapshots(_checked_key(after), check_limit(limit), unattested_only=True)
+
+    def stored_snapshots(
+        self, after: SnapshotKey | None = None, limit: int = 100
+    ) -> list[StoredSnapshot]:
+        return self._stored_snapshots(
+            _checked_key(after), check_limit(limit), unattested_only=False
+        )
+
     def get_checkpoint(self, name: str) -> int | None:
         return self._get_checkpoint(check_name(name, "checkpoint name"))
 
@@ -191,8 +287,31 @@ class CheckedStore:
         check_version(position, "position", allow_none=False)
         self._set_checkpoint(name, position)
 
-    def append_seal(self, seal: Seal) -> None:
-        self._append_seal(seal, check_instant(seal.sealed_at, "sealed_at"))
+    def append_seal(self, seal: Seal, nodes: Sequence[MerkleNode] = ()) -> None:
+        sealed_at = check_instant(seal.sealed_at, "sealed_at")
+        self._append_seal(seal, sealed_at, _checked_nodes(nodes))
+
+    def append_merkle_nodes(self, nodes: Sequence[MerkleNode]) -> None:
+        self._append_merkle_nodes(_checked_nodes(nodes))
+
+    def merkle_node(self, level: int, index: int) -> bytes | None:
+        check_version(level + 1, "level", allow_none=False)
+        check_version(index + 1, "index", allow_none=False)
+        return self._merkle_node(level, index)
+
+    def merkle_leaf(self, position: int) -> MerkleNode | None:
+        if type(position) is not int:
+            raise InvalidEventError(f"a position is a whole number, not {position!r:.40}")
+        return self._merkle_leaf(position)
+
+    def merkle_leaf_at(self, index: int) -> MerkleNode | None:
+        check_version(index + 1, "index", allow_none=False)
+        return self._merkle_leaf_at(index)
+
+    def raw_rows(self, after: int | None, limit: int) -> list[RecordedEvent]:
+        if after is not None and type(after) is not int:
+            raise InvalidEventError(f"a position is a whole number, not {after!r:.40}")
+        return self._raw_rows(_BEFORE_ANY_POSITION if after is None else after, check_limit(limit))
 
     def get_seals(self, after: int = 0, limit: int = 1000) -> list[Seal]:
         check_version(after, "after", allow_none=False)
@@ -200,3 +319,42 @@ class CheckedStore:
 
     def latest_seal(self) -> Seal | None:
         raise NotImplementedError
+
+    def merkle_size(self) -> int:
+        raise NotImplementedError
+
+
+_BEFORE_ANY_POSITION = -(2**63)
+_ANY_VERSION = 2**63 - 1
+_ATTESTED_PAGE = 8
+# Before every key: each aggregate id has a character, each snapshot a version from 1.
+_BEFORE_ANY_SNAPSHOT: SnapshotKey = ("", 0)
+
+
+def _checked_key(after: SnapshotKey | None) -> SnapshotKey:
+    if after is None:
+        return _BEFORE_ANY_SNAPSHOT
+    # Not check_name: the cursor is a key read back from the table, whatever a row holds.
+    if not (
+        isinstance(after, tuple)
+        and len(after) == 2
+        and type(after[0]) is str
+        and type(after[1]) is int
+    ):
+        raise InvalidEventError(f"a snapshot cursor is (aggregate_id, version), not {after!r:.60}")
+    return after
+
+
+def _checked_nodes(nodes: Sequence[MerkleNode]) -> list[MerkleNode]:
+    checked = list(nodes)
+    for node in checked:
+        if not isinstance(node, MerkleNode):
+            raise InvalidEventError(f"a Merkle node is a MerkleNode, not {type(node).__name__}")
+        if type(node.level) is not int or type(node.index) is not int:
+            raise InvalidEventError("a Merkle node's level and index are whole numbers")
+        if node.level < 0 or node.index < 0 or len(node.hash) != 32:
+            raise InvalidEventError(f"Merkle node ({node.level}, {node.index}) is malformed")
+        names = (node.position, node.aggregate_id, node.version)
+        if (node.level == 0) != all(name is not None for name in names):
+            raise InvalidEventError("a Merkle leaf, and only a leaf, names its event")
+    return checked

@@ -23,6 +23,7 @@ from orjson import dumps, loads
 from chronicle.errors import (
     ConcurrencyError,
     DuplicateEventError,
+    DuplicateKeyError,
     SealConflictError,
     StoreUnavailableError,
     UnsupportedOperationError,
@@ -34,7 +35,15 @@ from chronicle.store.integrity import GENESIS, chain
 from chronicle.store.ports import Capabilities, InlineHandler, Session, Wakeup
 from chronicle.store.prepare import PreparedAppend, matching_retry, now_utc, recorded_from
 from chronicle.store.queries import Filters
-from chronicle.store.records import Seal, Snapshot, StoreStats
+from chronicle.store.records import (
+    MerkleNode,
+    Seal,
+    Snapshot,
+    SnapshotKey,
+    StoredSnapshot,
+    StoreStats,
+    state_digest,
+)
 from chronicle.store.sql import checkpoints
 from chronicle.store.sqlite.session import DIALECT, SQLiteSession
 
@@ -87,7 +96,10 @@ class MemoryEventStore(CheckedStore):
         self._ids: dict[str, set[str]] = {}  # each aggregate's event ids (a unique key)
         self._stored_bytes = 0
         self._snapshots: dict[str, dict[int, tuple[Snapshot, bytes]]] = {}
+        self._attestations: dict[SnapshotKey, tuple[bytes, int, datetime]] = {}
         self._sealed: dict[int, Seal] = {}
+        self._nodes: dict[tuple[int, int], MerkleNode] = {}
+        self._leaf_at: dict[int, MerkleNode] = {}  # leaves by their event's position
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.execute(_CHECKPOINTS)
         self._closed = False
@@ -254,6 +266,53 @@ class MemoryEventStore(CheckedStore):
             snapshot, state = versions[max(usable)]
         return replace(snapshot, state=decode(state))
 
+    def _attested_snapshots(
+        self, aggregate_id: str, max_version: int, limit: int
+    ) -> list[StoredSnapshot]:
+        with self._locked():
+            versions = self._snapshots.get(aggregate_id, {})
+            keys = sorted(
+                (
+                    (aggregate_id, version)
+                    for version in versions
+                    if version <= max_version and (aggregate_id, version) in self._attestations
+                ),
+                reverse=True,
+            )
+            return [self._stored(key) for key in keys[:limit]]
+
+    def _stored_snapshots(
+        self, after: SnapshotKey, limit: int, *, unattested_only: bool
+    ) -> list[StoredSnapshot]:
+        with self._locked():
+            keys = sorted(
+                (aggregate_id, version)
+                for aggregate_id, versions in self._snapshots.items()
+                for version in versions
+                if (aggregate_id, version) > after
+                and not (unattested_only and (aggregate_id, version) in self._attestations)
+            )
+            return [self._stored(key) for key in keys[:limit]]
+
+    def _stored(self, key: SnapshotKey) -> StoredSnapshot:
+        snapshot, state = self._snapshots[key[0]][key[1]]
+        attestation = self._attestations.get(key)
+        return StoredSnapshot(
+            snapshot=replace(snapshot, state=decode(state)),
+            digest=state_digest(state),
+            attested=None if attestation is None else attestation[0],
+            seal_number=None if attestation is None else attestation[1],
+        )
+
+    def _attest_snapshot(
+        self, aggregate_id: str, version: int, digest: bytes, seal_number: int, at: datetime
+    ) -> bool:
+        with self._locked():
+            if (aggregate_id, version) in self._attestations:
+                return False
+            self._attestations[aggregate_id, version] = (digest, seal_number, at)
+            return True
+
     # -- checkpoints -------------------------------------------------------------------------
 
     def _get_checkpoint(self, name: str) -> int | None:
@@ -266,11 +325,60 @@ class MemoryEventStore(CheckedStore):
 
     # -- seals -------------------------------------------------------------------------------
 
-    def _append_seal(self, seal: Seal, sealed_at: datetime) -> None:
+    def _append_seal(self, seal: Seal, sealed_at: datetime, nodes: Sequence[MerkleNode]) -> None:
         with self._locked():
             if seal.number in self._sealed:
                 raise SealConflictError(f"seal {seal.number} is already recorded")
+            self._check_new_nodes(nodes)
             self._sealed[seal.number] = replace(seal, sealed_at=sealed_at)
+            self._store_nodes(nodes)
+
+    def _append_merkle_nodes(self, nodes: Sequence[MerkleNode]) -> None:
+        with self._locked():
+            self._check_new_nodes(nodes)
+            self._store_nodes(nodes)
+
+    def _check_new_nodes(self, nodes: Sequence[MerkleNode]) -> None:
+        keys = [(node.level, node.index) for node in nodes]
+        positions = [node.position for node in nodes if node.level == 0]
+        taken = any(key in self._nodes for key in keys) or any(
+            position in self._leaf_at for position in positions
+        )
+        if taken or len(set(keys)) != len(keys) or len(set(positions)) != len(positions):
+            raise DuplicateKeyError("a Merkle node is already stored")
+
+    def _store_nodes(self, nodes: Sequence[MerkleNode]) -> None:
+        for node in nodes:
+            self._nodes[node.level, node.index] = node
+            if node.level == 0:
+                self._leaf_at[node.position] = node  # type: ignore[index]
+
+    def _merkle_node(self, level: int, index: int) -> bytes | None:
+        with self._locked():
+            node = self._nodes.get((level, index))
+        return None if node is None else node.hash
+
+    def _merkle_leaf(self, position: int) -> MerkleNode | None:
+        with self._locked():
+            return self._leaf_at.get(position)
+
+    def _event_by_id(self, event_id: str) -> RecordedEvent | None:
+        with self._locked():
+            found = next((event for event in self._log if event.event_id == event_id), None)
+        return None if found is None else _copies([found])[0]
+
+    def _merkle_leaf_at(self, index: int) -> MerkleNode | None:
+        with self._locked():
+            return self._nodes.get((0, index))
+
+    def merkle_size(self) -> int:
+        with self._locked():
+            return len(self._leaf_at)
+
+    def _raw_rows(self, after: int, limit: int) -> list[RecordedEvent]:
+        with self._locked():
+            start = max(after, 0)
+            return _copies(self._log[start : start + limit])
 
     def _seals(self, after: int, limit: int) -> list[Seal]:
         with self._locked():
@@ -311,6 +419,9 @@ class MemoryEventStore(CheckedStore):
         )
 
     def create_app_role(self, role: str) -> list[str]:
+        raise UnsupportedOperationError("the in-memory store has no database roles")
+
+    def create_sealer_role(self, role: str) -> list[str]:
         raise UnsupportedOperationError("the in-memory store has no database roles")
 
     def close(self) -> None:

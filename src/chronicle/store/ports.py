@@ -3,9 +3,10 @@
 A consumer types against the role it uses: a repository needs an :class:`EventLog` and
 :class:`SnapshotStore` (:class:`AggregateStore`), the relay a :class:`LogReader` and
 :class:`CheckpointStore` (:class:`CheckpointedLog`), the sealer and the verifier a
-:class:`LogReader` and :class:`SealStore` (:class:`SealedLog`). :class:`EventStore` is every
-role at once: what ``open_store`` gives back and what the contract suite holds each backend to.
-Nothing here imports a driver.
+:class:`LogReader` and :class:`SealStore` (:class:`SealedLog`), the snapshot attestor an
+aggregate store, the seals and :class:`AttestationStore` (:class:`AttestingStore`).
+:class:`EventStore` is every role at once: what ``open_store`` gives back and what the contract
+suite holds each backend to. Nothing here imports a driver.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from chronicle.events import NewEvent, RecordedEvent
-from chronicle.store.records import Seal, Snapshot, StoreStats
+from chronicle.store.records import (
+    MerkleNode,
+    Seal,
+    Snapshot,
+    SnapshotKey,
+    StoredSnapshot,
+    StoreStats,
+)
 
 Params = Mapping[str, Any] | Sequence[Any]
 
@@ -136,6 +144,10 @@ class EventLog(Protocol):
         """The aggregate's events with ``from_version <= version <= to_version``, in order."""
         ...
 
+    def get_event(self, event_id: str) -> RecordedEvent | None:
+        """The stored event with this id (None when there is none, or it is not a UUID)."""
+        ...
+
     def get_aggregate_version(self, aggregate_id: str) -> int:
         """The aggregate's current version; 0 when it has no events."""
         ...
@@ -210,12 +222,49 @@ class LogReader(Protocol):
 
 @runtime_checkable
 class SnapshotStore(Protocol):
+    """Snapshots are caches, never evidence: loads use only attested ones."""
+
     def save_snapshot(self, snapshot: Snapshot) -> None:
         """Record a snapshot; one per aggregate and version (a second one is ignored)."""
         ...
 
     def load_snapshot(self, aggregate_id: str, max_version: int | None = None) -> Snapshot | None:
-        """The newest snapshot of the aggregate at or below ``max_version``."""
+        """The newest snapshot of the aggregate at or below ``max_version``, attested or not
+        (what a load may trust is :meth:`load_attested_snapshot`)."""
+        ...
+
+    def load_attested_snapshot(
+        self, aggregate_id: str, max_version: int | None = None
+    ) -> Snapshot | None:
+        """The newest snapshot at or below ``max_version`` that is attested and whose stored
+        state still has the attested digest. Any other snapshot is passed over (the caller
+        replays instead), so a row written straight into the snapshot table changes nothing."""
+        ...
+
+
+@runtime_checkable
+class AttestationStore(Protocol):
+    """Attestations that a snapshot's state is what its events replay to, written by the
+    snapshot attestor (the sealer's role) only, and immutable once written."""
+
+    def attest_snapshot(
+        self, aggregate_id: str, version: int, *, state_digest: bytes, seal_number: int
+    ) -> bool:
+        """Record that the snapshot at ``version`` has the state whose digest is given, checked
+        against events covered by seal ``seal_number``. False when it is attested already
+        (the first attestation stays; nothing is written)."""
+        ...
+
+    def unattested_snapshots(
+        self, after: SnapshotKey | None = None, limit: int = 100
+    ) -> list[StoredSnapshot]:
+        """A page of the snapshots without an attestation, by key after ``after``."""
+        ...
+
+    def stored_snapshots(
+        self, after: SnapshotKey | None = None, limit: int = 100
+    ) -> list[StoredSnapshot]:
+        """A page of every stored snapshot with its attestation if any, by key after ``after``."""
         ...
 
 
@@ -232,8 +281,34 @@ class CheckpointStore(Protocol):
 
 @runtime_checkable
 class SealStore(Protocol):
-    def append_seal(self, seal: Seal) -> None:
-        """Record a seal; ``SealConflictError`` when its number is taken (nothing is written)."""
+    """The seals and the Merkle log they are tree heads of, both written by the sealer only."""
+
+    def append_seal(self, seal: Seal, nodes: Sequence[MerkleNode] = ()) -> None:
+        """Record a seal and the Merkle nodes it completed, in one transaction.
+
+        ``SealConflictError`` when its number is taken, ``DuplicateKeyError`` when a node is
+        already stored (nothing is written either way).
+        """
+        ...
+
+    def append_merkle_nodes(self, nodes: Sequence[MerkleNode]) -> None:
+        """Record Merkle nodes without a seal (building the Merkle log of an older store)."""
+        ...
+
+    def merkle_node(self, level: int, index: int) -> bytes | None:
+        """The stored hash of a complete subtree, or None when none is stored."""
+        ...
+
+    def merkle_leaf(self, position: int) -> MerkleNode | None:
+        """The leaf of the event at ``position`` (its index in the Merkle log), if sealed."""
+        ...
+
+    def merkle_leaf_at(self, index: int) -> MerkleNode | None:
+        """The leaf at ``index`` in the Merkle log (with its event's position), if stored."""
+        ...
+
+    def merkle_size(self) -> int:
+        """How many leaves the stored Merkle log holds."""
         ...
 
     def get_seals(self, after: int = 0, limit: int = 1000) -> list[Seal]:
@@ -272,11 +347,27 @@ class StoreAdmin(Protocol):
 
     def stats(self) -> StoreStats: ...
 
+    def raw_rows(self, after: int | None, limit: int) -> list[RecordedEvent]:
+        """Every row of the events table by position, ignoring commit order and visibility.
+
+        What the verifier counts against what it checked: a row the log does not hand out
+        (a position no follower reads, a transaction id beyond the horizon) is hidden.
+        """
+        ...
+
     def create_app_role(self, role: str) -> list[str]:
-        """Create (or update) a role that may only INSERT and SELECT events; return the SQL run.
+        """Create (or update) the application's least-privilege role; return the SQL run.
+
+        It may INSERT and SELECT events and snapshots and read the evidence (seals, the Merkle
+        log, attestations) but never write it.
 
         ``UnsupportedOperationError`` where the backend has no roles (see ``capabilities``).
         """
+        ...
+
+    def create_sealer_role(self, role: str) -> list[str]:
+        """Create (or update) the sealer's role: read, and write only seals, the Merkle log and
+        snapshot attestations; return the SQL run. ``UnsupportedOperationError`` as above."""
         ...
 
     def close(self) -> None: ...
@@ -285,6 +376,12 @@ class StoreAdmin(Protocol):
 @runtime_checkable
 class AggregateStore(EventLog, SnapshotStore, Protocol):
     """What a repository needs: the aggregate's events and its snapshots."""
+
+
+@runtime_checkable
+class AttestingStore(AggregateStore, AttestationStore, SealStore, Protocol):
+    """What the snapshot attestor and the snapshot check need: aggregates, their snapshots and
+    attestations, and the seals that say how far the log is sealed."""
 
 
 @runtime_checkable
@@ -307,6 +404,7 @@ class EventStore(
     EventLog,
     LogReader,
     SnapshotStore,
+    AttestationStore,
     CheckpointStore,
     SealStore,
     SessionFactory,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,14 +50,16 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class Seal:
-    """A numbered integrity checkpoint recorded by the sealer.
+    """A numbered integrity checkpoint recorded by the sealer: a signed tree head.
 
-    ``head`` is the log chain over every event in commit order up to and including the event at
-    ``position``; ``event_count`` is how many events that chain covers; ``last_hash`` is the
-    integrity hash of that last event (so a verifier finds it again even if positions moved).
-    ``signature`` is the Ed25519 signature of the seal's canonical payload (see
-    :mod:`chronicle.integrity.seals`), made with the private key whose public half is
-    ``public_key``; both are None when unsigned.
+    ``event_count`` is the tree size: how many events, in commit order, the seal covers, up to
+    and including the event at ``position``, whose integrity hash is ``last_hash`` (so a verifier
+    finds it again even if positions moved). ``head`` is the log chain over those events and
+    ``root`` the RFC 9162 Merkle root over their hashes (None in seals of format 1, made before
+    the Merkle log). ``previous`` is the hash of the previous seal's payload, so seals form
+    their own chain (32 zero bytes for seal 1; None in format 1). ``signature`` is the Ed25519
+    signature of the canonical payload (see :mod:`chronicle.integrity.seals`) by the key whose
+    public half is ``public_key`` and whose id is ``key_id``; all three are None when unsigned.
     """
 
     number: int
@@ -67,3 +70,62 @@ class Seal:
     sealed_at: datetime
     public_key: bytes | None = None
     signature: bytes | None = None
+    root: bytes | None = None
+    previous: bytes | None = None
+    key_id: str | None = None
+
+    @property
+    def format(self) -> int:
+        """1 for a seal over the log chain only, 2 for a tree head."""
+        return 1 if self.root is None else 2
+
+    @property
+    def tree_size(self) -> int:
+        return self.event_count
+
+
+@dataclass(frozen=True, slots=True)
+class MerkleNode:
+    """A complete subtree of the Merkle log: the leaves [index·2^level, (index+1)·2^level).
+
+    At level 0 a node is one event's leaf and names that event: its ``position`` in the log, its
+    ``aggregate_id`` and ``version`` (None above level 0), so that a verifier can name an event
+    deleted after it was sealed.
+    """
+
+    level: int
+    index: int
+    hash: bytes
+    position: int | None = None
+    aggregate_id: str | None = None
+    version: int | None = None
+
+
+SnapshotKey = tuple[str, int]
+"""A snapshot's key, ``(aggregate_id, version)``: the cursor of the snapshot listings."""
+
+
+def state_digest(state: bytes) -> bytes:
+    """The SHA-256 of a snapshot's state as the store keeps it (its canonical JSON bytes)."""
+    return hashlib.sha256(state).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSnapshot:
+    """A snapshot as stored: ``digest`` is :func:`state_digest` of the state bytes the store
+    keeps; ``attested`` the digest its attestation vouches for and ``seal_number`` the seal it
+    was attested under (both None while it is unattested)."""
+
+    snapshot: Snapshot
+    digest: bytes
+    attested: bytes | None = None
+    seal_number: int | None = None
+
+    @property
+    def key(self) -> SnapshotKey:
+        return self.snapshot.aggregate_id, self.snapshot.version
+
+    @property
+    def trusted(self) -> bool:
+        """Attested, and its state is still the one the attestation vouches for."""
+        return self.attested is not None and self.attested == self.digest

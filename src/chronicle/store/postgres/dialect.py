@@ -49,6 +49,7 @@ class PostgresDialect(Dialect):
     )
     visible = " AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
     ids_in = "event_id = ANY(:ids::uuid[])"
+    id_is = "event_id = :event_id::uuid"
     schema_table_exists = "SELECT to_regclass('chronicle_schema') IS NOT NULL"
 
     def sql(self, statement: str) -> str:

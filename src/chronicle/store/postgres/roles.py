@@ -1,14 +1,23 @@
-"""The application's least-privilege role on PostgreSQL."""
+"""The least-privilege roles on PostgreSQL: the application's, and the sealer's.
+
+The application may append and read events, write snapshots (caches, used only once attested)
+and read the evidence, but never write it: a stolen application login cannot sign, seal, add to
+the Merkle log or vouch for a snapshot. The sealer may read what it seals and checks and write
+only the evidence (seals, the Merkle log, snapshot attestations); it cannot write an event.
+Neither owns anything, so neither can drop or disable the guard triggers.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from chronicle.errors import InvalidEventError, StoreUnavailableError
+from chronicle.store.ports import SessionFactory
 
 _ROLE_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # What the application role may write into an event row (never transaction_id, position, codec).
@@ -16,53 +25,106 @@ _APP_INSERT_COLUMNS = (
     "event_id", "aggregate_id", "aggregate_type", "event_type", "version", "schema_version",
     "partition", "timestamp", "user_id", "data", "metadata", "hash",
 )  # fmt: skip
+_EVIDENCE = (
+    "chronicle_seals",
+    "chronicle_merkle_leaves",
+    "chronicle_merkle_nodes",
+    "chronicle_snapshot_attestations",
+)
+"""Written by the sealer only; read by everyone who verifies."""
+_TABLES = (
+    "chronicle_events",
+    "chronicle_snapshots",
+    "chronicle_checkpoints",
+    "chronicle_schema",
+    *_EVIDENCE,
+)
 
 
 def create_app_role(pool: ConnectionPool, role: str) -> list[str]:
-    """A NOLOGIN group role for the application: INSERT and SELECT on events and seals only.
+    """A NOLOGIN group role for the application; returns the SQL run.
 
-    Login roles join it (``CREATE ROLE app LOGIN PASSWORD '…' IN ROLE <role>``). It owns
-    nothing, so it cannot drop or disable the guard triggers either. Returns the SQL run.
+    It may INSERT (chosen columns) and SELECT events, INSERT and SELECT snapshots, keep its
+    checkpoints and SELECT the evidence; it may not write seals, the Merkle log or attestations.
+    Login roles join it (``CREATE ROLE app LOGIN PASSWORD '…' IN ROLE <role>``).
     """
+    name = _identifier(role)
+    done: list[str] = []
+    try:
+        with pool.connection() as conn, conn.transaction():
+            row = conn.execute("SELECT current_schema()").fetchone()
+            schema = str(row[0]) if row else "public"
+            for statement in _app_grants(name, schema):
+                conn.execute(statement)
+                done.append(statement.as_string(conn))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise _not_owner(role, exc) from exc
+    return done
+
+
+def create_sealer_role(store: SessionFactory, role: str) -> list[str]:
+    """A NOLOGIN group role for the sealer and the snapshot attestor; returns the SQL run.
+
+    It may SELECT events, snapshots, checkpoints and the evidence, and INSERT seals, Merkle
+    leaves and nodes, and snapshot attestations; nothing else (no event, no snapshot, no
+    checkpoint). Run in one transaction of ``store``, which must be a PostgreSQL store opened
+    by the schema's owner. Login roles join it as for the application role.
+    """
+    name = _identifier(role)
+    done: list[str] = []
+    try:
+        with store.session() as session:
+            (schema,) = session.fetchone("SELECT current_schema()") or ("public",)
+            for statement in _sealer_grants(name, str(schema)):
+                text = statement.as_string(None)
+                session.execute(text)
+                done.append(text)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise _not_owner(role, exc) from exc
+    return done
+
+
+def _identifier(role: str) -> sql.Identifier:
     if type(role) is not str or _ROLE_PATTERN.fullmatch(role) is None:
         raise InvalidEventError(
             f"a role name is 1-63 characters of a-z, 0-9 and '_', not starting with a "
             f"digit; got {role!r:.80}"
         )
-    name = sql.Identifier(role)
-    done = []
-    try:
-        with pool.connection() as conn, conn.transaction():
-            row = conn.execute("SELECT current_schema()").fetchone()
-            schema = str(row[0]) if row else "public"
-            for statement in _grants(name, schema):
-                conn.execute(statement)
-                done.append(statement.as_string(conn))
-    except psycopg.errors.InsufficientPrivilege as exc:
-        raise StoreUnavailableError(
-            f"cannot create the role {role!r}: {exc}; run this as the schema's owner"
-        ) from exc
-    return done
+    return sql.Identifier(role)
 
 
-def _grants(name: sql.Identifier, schema: str) -> list[sql.Composed]:
+def _not_owner(role: str, exc: Exception) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"cannot create the role {role!r}: {exc}; run this as the schema's owner"
+    )
+
+
+def _tables(names: Sequence[str]) -> sql.Composable:
+    return sql.SQL(", ").join(map(sql.Identifier, names))
+
+
+def _base(name: sql.Identifier, schema: str) -> list[sql.Composed]:
+    """The role, its way into the schema, and nothing else: every earlier grant revoked, so
+    running this again on a role of an older version takes away what it no longer may do."""
     return [
         sql.SQL(
             "DO $$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
         ).format(name),
         sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), name),
-        sql.SQL(
-            "REVOKE ALL ON chronicle_events, chronicle_seals, chronicle_snapshots, "
-            "chronicle_checkpoints, chronicle_schema FROM {}"
-        ).format(name),
-        sql.SQL("GRANT SELECT ON chronicle_events, chronicle_seals TO {}").format(name),
+        sql.SQL("REVOKE ALL ON {} FROM {}").format(_tables(_TABLES), name),
+        sql.SQL("GRANT SELECT ON chronicle_schema TO {}").format(name),
+    ]
+
+
+def _app_grants(name: sql.Identifier, schema: str) -> list[sql.Composed]:
+    return [
+        *_base(name, schema),
+        sql.SQL("GRANT SELECT ON chronicle_events, {} TO {}").format(_tables(_EVIDENCE), name),
         # Column by column: the role cannot choose a row's transaction id or position, so a
         # row it writes can never hide behind the commit-order cursor of log followers.
         sql.SQL("GRANT INSERT ({}) ON chronicle_events TO {}").format(
             sql.SQL(", ").join(map(sql.Identifier, _APP_INSERT_COLUMNS)), name
         ),
-        sql.SQL("GRANT INSERT ON chronicle_seals TO {}").format(name),
-        sql.SQL("GRANT SELECT ON chronicle_schema TO {}").format(name),
         sql.SQL("GRANT SELECT, INSERT ON chronicle_snapshots TO {}").format(name),
         sql.SQL("GRANT SELECT, INSERT, UPDATE ON chronicle_checkpoints TO {}").format(name),
         sql.SQL(
@@ -72,4 +134,16 @@ def _grants(name: sql.Identifier, schema: str) -> list[sql.Composed]:
         sql.SQL("GRANT EXECUTE ON FUNCTION chronicle_chain(bytea, bigint, bytea) TO {}").format(
             name
         ),
+    ]
+
+
+def _sealer_grants(name: sql.Identifier, schema: str) -> list[sql.Composed]:
+    return [
+        *_base(name, schema),
+        # chronicle_append runs with its caller's rights, so the sealer calling it still may
+        # not insert an event.
+        sql.SQL(
+            "GRANT SELECT ON chronicle_events, chronicle_snapshots, chronicle_checkpoints TO {}"
+        ).format(name),
+        sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(_tables(_EVIDENCE), name),
     ]

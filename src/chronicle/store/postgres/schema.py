@@ -200,6 +200,58 @@ MIGRATIONS.append(
     )
 )
 
+# The Merkle log (RFC 9162) the sealer keeps over commit order, and seals as tree heads; both are
+# immutable like the events. An existing store's leaves are built by `chronicle migrate` after.
+MIGRATIONS.append(
+    (
+        4,
+        r"""
+        CREATE TABLE chronicle_merkle_leaves (
+            leaf_index bigint PRIMARY KEY CHECK (leaf_index >= 0),
+            position     bigint NOT NULL UNIQUE,
+            hash         bytea  NOT NULL CHECK (length(hash) = 32),
+            aggregate_id text   NOT NULL,
+            version      bigint NOT NULL
+        );
+        CREATE TABLE chronicle_merkle_nodes (
+            level      smallint NOT NULL CHECK (level >= 1),
+            node_index bigint   NOT NULL CHECK (node_index >= 0),
+            hash       bytea    NOT NULL CHECK (length(hash) = 32),
+            PRIMARY KEY (level, node_index)
+        );
+        CREATE TABLE chronicle_snapshot_attestations (
+            aggregate_id text        NOT NULL,
+            version      bigint      NOT NULL CHECK (version >= 1),
+            state_digest bytea       NOT NULL CHECK (length(state_digest) = 32),
+            seal_number  bigint      NOT NULL CHECK (seal_number >= 1),
+            attested_at  timestamptz NOT NULL,
+            PRIMARY KEY (aggregate_id, version)
+        );
+        ALTER TABLE chronicle_seals ADD COLUMN root bytea, ADD COLUMN previous bytea,
+            ADD COLUMN key_id text;
+        CREATE FUNCTION chronicle_refuse_merkle_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'chronicle: the Merkle log is immutable (% refused)', TG_OP
+                USING ERRCODE = 'CH403';
+        END
+        $$;
+        """
+        + "".join(
+            f"""
+        CREATE TRIGGER chronicle_{table}_refuse_change
+            BEFORE UPDATE OR DELETE ON chronicle_{table}
+            FOR EACH ROW EXECUTE FUNCTION chronicle_refuse_merkle_change();
+        CREATE TRIGGER chronicle_{table}_refuse_truncate
+            BEFORE TRUNCATE ON chronicle_{table}
+            FOR EACH STATEMENT EXECUTE FUNCTION chronicle_refuse_merkle_change();
+        ALTER TABLE chronicle_{table} ENABLE ALWAYS TRIGGER chronicle_{table}_refuse_change;
+        ALTER TABLE chronicle_{table} ENABLE ALWAYS TRIGGER chronicle_{table}_refuse_truncate;
+        """
+            for table in ("merkle_leaves", "merkle_nodes", "snapshot_attestations")
+        ),
+    )
+)
+
 CREATE_SCHEMA_TABLE = (
     "CREATE TABLE IF NOT EXISTS chronicle_schema "
     "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"

@@ -166,6 +166,9 @@ class PostgresEventStore(SQLStore):
     def create_app_role(self, role: str) -> list[str]:
         return roles.create_app_role(self._pool, role)
 
+    def create_sealer_role(self, role: str) -> list[str]:
+        return roles.create_sealer_role(self, role)
+
     def _size_bytes(self) -> int:
         return int(self._scalar("SELECT pg_total_relation_size('chronicle_events')"))
 

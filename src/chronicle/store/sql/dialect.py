@@ -45,6 +45,9 @@ class Dialect:
     ids_in: ClassVar[str] = "event_id IN (SELECT value FROM json_each(:ids))"
     """Events whose id is one of the list parameter ``:ids`` (see :meth:`id_list`)."""
 
+    id_is: ClassVar[str] = "event_id = :event_id"
+    """The event whose id is the text parameter ``:event_id``."""
+
     schema_table_exists: ClassVar[str] = (
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'chronicle_schema'"
     )
@@ -68,6 +71,7 @@ class Dialect:
                 after=self.after,
                 visible=self.visible,
                 ids_in=self.ids_in,
+                id_is=self.id_is,
                 event_id=self.event_id_column,
             )
         )

@@ -53,6 +53,9 @@ def seal_reader(timestamp: Callable[[Any], datetime]) -> Callable[[Row], Seal]:
             sealed_at=timestamp(row[5]),
             public_key=None if row[6] is None else bytes(row[6]),
             signature=None if row[7] is None else bytes(row[7]),
+            root=None if row[8] is None else bytes(row[8]),
+            previous=None if row[9] is None else bytes(row[9]),
+            key_id=row[10],
         )
 
     return read

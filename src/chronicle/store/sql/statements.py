@@ -19,10 +19,26 @@ EVENT_COLUMNS = (
 """The columns of a stored event, in the order :func:`~chronicle.store.sql.rows.event_reader`
 reads them."""
 
-SEAL_COLUMNS = "number, position, event_count, head, last_hash, sealed_at, public_key, signature"
+SEAL_COLUMNS = (
+    "number, position, event_count, head, last_hash, sealed_at, public_key, signature, root, "
+    "previous, key_id"
+)
+LEAF_COLUMNS = "leaf_index, hash, position, aggregate_id, version"
 SNAPSHOT_COLUMNS = "aggregate_id, aggregate_type, version, state_schema_version, state, created_at"
 
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM chronicle_events"
+_ATTESTED_SNAPSHOTS = (
+    "SELECT "
+    + ", ".join(f"s.{column}" for column in SNAPSHOT_COLUMNS.split(", "))
+    + ", a.state_digest, a.seal_number FROM chronicle_snapshots s "
+    "{join} chronicle_snapshot_attestations a "
+    "ON a.aggregate_id = s.aggregate_id AND a.version = s.version"
+)
+"""Snapshots with their attestations: ``SNAPSHOT_COLUMNS``, then the attested digest and seal
+number (NULL where a LEFT JOIN finds no attestation)."""
+_AFTER_SNAPSHOT = (
+    "(s.aggregate_id > :after_id OR (s.aggregate_id = :after_id AND s.version > :after_version))"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +66,12 @@ class Statements:
     read_visible: str = f"{_EVENTS} WHERE {{after}} ORDER BY {{order}} LIMIT :limit"
     search: str = f"{_EVENTS} WHERE {{after}}{{visible}}{{filters}} ORDER BY {{order}} LIMIT :limit"
     lag: str = "SELECT count(*), min(timestamp) FROM chronicle_events WHERE {after}"
+    event_by_id: str = f"{_EVENTS} WHERE {{id_is}}"
     aggregate_version: str = (
         "SELECT coalesce(max(version), 0) FROM chronicle_events WHERE aggregate_id = :aggregate_id"
     )
     count_all: str = "SELECT count(*) FROM chronicle_events"
+    raw_rows: str = f"{_EVENTS} WHERE position > :after ORDER BY position LIMIT :limit"
     count_of_aggregate: str = (
         "SELECT count(*) FROM chronicle_events WHERE aggregate_id = :aggregate_id"
     )
@@ -74,15 +92,59 @@ class Statements:
         f"SELECT {SNAPSHOT_COLUMNS} FROM chronicle_snapshots WHERE aggregate_id = :aggregate_id "
         "AND version <= :max_version ORDER BY version DESC LIMIT 1"
     )
+    attested_snapshots: str = (
+        _ATTESTED_SNAPSHOTS.replace("{join}", "JOIN")
+        + " WHERE s.aggregate_id = :aggregate_id AND s.version <= :max_version "
+        "ORDER BY s.version DESC LIMIT :limit"
+    )
+    stored_snapshots: str = (
+        _ATTESTED_SNAPSHOTS.replace("{join}", "LEFT JOIN")
+        + f" WHERE {_AFTER_SNAPSHOT} ORDER BY s.aggregate_id, s.version LIMIT :limit"
+    )
+    unattested_snapshots: str = (
+        _ATTESTED_SNAPSHOTS.replace("{join}", "LEFT JOIN")
+        + f" WHERE a.aggregate_id IS NULL AND {_AFTER_SNAPSHOT} "
+        "ORDER BY s.aggregate_id, s.version LIMIT :limit"
+    )
+    attest_snapshot: str = (
+        "INSERT INTO chronicle_snapshot_attestations (aggregate_id, version, state_digest, "
+        "seal_number, attested_at) VALUES (:aggregate_id, :version, :state_digest, "
+        ":seal_number, :attested_at)"
+    )
+    attestation_exists: str = (
+        "SELECT count(*) FROM chronicle_snapshot_attestations "
+        "WHERE aggregate_id = :aggregate_id AND version = :version"
+    )
 
     append_seal: str = (
         f"INSERT INTO chronicle_seals ({SEAL_COLUMNS}) VALUES (:number, :position, "
-        ":event_count, :head, :last_hash, :sealed_at, :public_key, :signature)"
+        ":event_count, :head, :last_hash, :sealed_at, :public_key, :signature, :root, "
+        ":previous, :key_id)"
     )
+    # Multi-row inserts: {rows} is filled by values_rows() for the batch at hand.
+    insert_merkle_leaves: str = (
+        "INSERT INTO chronicle_merkle_leaves (leaf_index, position, hash, aggregate_id, version) "
+        "VALUES {rows}"
+    )
+    insert_merkle_nodes: str = (
+        "INSERT INTO chronicle_merkle_nodes (level, node_index, hash) VALUES {rows}"
+    )
+    merkle_leaf_hash: str = "SELECT hash FROM chronicle_merkle_leaves WHERE leaf_index = :index"
+    merkle_node_hash: str = (
+        "SELECT hash FROM chronicle_merkle_nodes WHERE level = :level AND node_index = :index"
+    )
+    merkle_leaf_of: str = (
+        f"SELECT {LEAF_COLUMNS} FROM chronicle_merkle_leaves WHERE position = :position"
+    )
+    merkle_leaf_at: str = (
+        f"SELECT {LEAF_COLUMNS} FROM chronicle_merkle_leaves WHERE leaf_index = :index"
+    )
+    merkle_size: str = "SELECT coalesce(max(leaf_index) + 1, 0) FROM chronicle_merkle_leaves"
     seals_after: str = (
         f"SELECT {SEAL_COLUMNS} FROM chronicle_seals WHERE number > :after "
         "ORDER BY number LIMIT :limit"
     )
+    seal_exists: str = "SELECT count(*) FROM chronicle_seals WHERE number = :number"
     latest_seal: str = f"SELECT {SEAL_COLUMNS} FROM chronicle_seals ORDER BY number DESC LIMIT 1"
 
     stats_totals: str = (
@@ -103,6 +165,17 @@ class Statements:
         return Statements(
             **{field.name: dialect.render(getattr(self, field.name)) for field in fields(self)}
         )
+
+
+MERKLE_LEAF_ROW = ("index", "position", "hash", "aggregate_id", "version")
+MERKLE_NODE_ROW = ("level", "index", "hash")
+
+
+def values_rows(names: tuple[str, ...], rows: int) -> str:
+    """The ``{rows}`` of a multi-row insert: ``(:index_0, :hash_0), (:index_1, :hash_1)…``."""
+    return ", ".join(
+        "(" + ", ".join(f":{name}_{row}" for name in names) + ")" for row in range(rows)
+    )
 
 
 FILTERS = {

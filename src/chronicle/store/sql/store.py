@@ -8,6 +8,7 @@ dialect, where a connection is handed out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar
@@ -23,11 +24,28 @@ from chronicle.store.checked import CheckedStore
 from chronicle.store.ports import Capabilities, Session
 from chronicle.store.prepare import PreparedAppend, matching_retry, now_utc
 from chronicle.store.queries import Filters
-from chronicle.store.records import Seal, Snapshot, StoreStats
+from chronicle.store.records import (
+    MerkleNode,
+    Seal,
+    Snapshot,
+    SnapshotKey,
+    StoredSnapshot,
+    StoreStats,
+    state_digest,
+)
 from chronicle.store.sql import checkpoints
 from chronicle.store.sql.dialect import Dialect
 from chronicle.store.sql.rows import event_reader, seal_reader, snapshot_from
-from chronicle.store.sql.statements import FILTERS, Statements
+from chronicle.store.sql.statements import (
+    FILTERS,
+    MERKLE_LEAF_ROW,
+    MERKLE_NODE_ROW,
+    Statements,
+    values_rows,
+)
+
+_ROWS_PER_INSERT = 500
+"""Rows per multi-row insert: 2,500 parameters at most, well under SQLite's 32,766."""
 
 
 class SQLStore(CheckedStore):
@@ -113,6 +131,10 @@ class SQLStore(CheckedStore):
             return self._events(self._sql.events_of_aggregate, params)
         return self._events(self._sql.events_of_aggregate_to, {**params, "to_version": to_version})
 
+    def _event_by_id(self, event_id: str) -> RecordedEvent | None:
+        found = self._events(self._sql.event_by_id, {"event_id": event_id})
+        return found[0] if found else None
+
     def _aggregate_version(self, aggregate_id: str) -> int:
         return int(self._scalar(self._sql.aggregate_version, {"aggregate_id": aggregate_id}))
 
@@ -172,6 +194,55 @@ class SQLStore(CheckedStore):
                 )
         return None if row is None else snapshot_from(row, self._timestamp)
 
+    def _attested_snapshots(
+        self, aggregate_id: str, max_version: int, limit: int
+    ) -> list[StoredSnapshot]:
+        params = {"aggregate_id": aggregate_id, "max_version": max_version, "limit": limit}
+        return self._snapshot_rows(self._sql.attested_snapshots, params)
+
+    def _stored_snapshots(
+        self, after: SnapshotKey, limit: int, *, unattested_only: bool
+    ) -> list[StoredSnapshot]:
+        statement = (
+            self._sql.unattested_snapshots if unattested_only else self._sql.stored_snapshots
+        )
+        params = {"after_id": after[0], "after_version": after[1], "limit": limit}
+        return self._snapshot_rows(statement, params)
+
+    def _snapshot_rows(self, statement: str, params: dict[str, Any]) -> list[StoredSnapshot]:
+        with self._reading() as session:
+            rows = session.fetchall(statement, params)
+        return [
+            StoredSnapshot(
+                snapshot=snapshot_from(row, self._timestamp),
+                digest=state_digest(bytes(row[4])),
+                attested=None if row[6] is None else bytes(row[6]),
+                seal_number=row[7],
+            )
+            for row in rows
+        ]
+
+    def _attest_snapshot(
+        self, aggregate_id: str, version: int, digest: bytes, seal_number: int, at: datetime
+    ) -> bool:
+        key = {"aggregate_id": aggregate_id, "version": version}
+        params = {
+            **key,
+            "state_digest": digest,
+            "seal_number": seal_number,
+            "attested_at": self.dialect.instant(at),
+        }
+        try:
+            with self._writing() as session:
+                session.execute(self._sql.attest_snapshot, params)
+        except (DuplicateKeyError, ImmutableEventError):
+            # Attested first by another attestor (SQLite's guard refuses the insert before its
+            # key does); anything else is a real failure.
+            if self._scalar(self._sql.attestation_exists, key):
+                return False
+            raise
+        return True
+
     # -- checkpoints -------------------------------------------------------------------------
 
     def _get_checkpoint(self, name: str) -> int | None:
@@ -184,7 +255,7 @@ class SQLStore(CheckedStore):
 
     # -- seals -------------------------------------------------------------------------------
 
-    def _append_seal(self, seal: Seal, sealed_at: datetime) -> None:
+    def _append_seal(self, seal: Seal, sealed_at: datetime, nodes: Sequence[MerkleNode]) -> None:
         params = {
             "number": seal.number,
             "position": seal.position,
@@ -194,13 +265,64 @@ class SQLStore(CheckedStore):
             "sealed_at": self.dialect.instant(sealed_at),
             "public_key": seal.public_key,
             "signature": seal.signature,
+            "root": seal.root,
+            "previous": seal.previous,
+            "key_id": seal.key_id,
         }
         try:
-            with self._writing() as session:
+            with self.session() as session:
                 session.execute(self._sql.append_seal, params)
+                self._insert_nodes(session, nodes)
         except (DuplicateKeyError, ImmutableEventError) as exc:
             # SQLite's guard refuses an insert colliding with a stored seal before its key does.
-            raise SealConflictError(f"seal {seal.number} is already recorded") from exc
+            if self._scalar(self._sql.seal_exists, {"number": seal.number}):
+                raise SealConflictError(f"seal {seal.number} is already recorded") from exc
+            raise
+
+    def _append_merkle_nodes(self, nodes: Sequence[MerkleNode]) -> None:
+        with self.session() as session:
+            self._insert_nodes(session, nodes)
+
+    def _insert_nodes(self, session: Session, nodes: Sequence[MerkleNode]) -> None:
+        """Leaves and nodes, a few hundred rows per statement (one round trip each)."""
+        leaves = [node for node in nodes if node.level == 0]
+        inner = [node for node in nodes if node.level > 0]
+        for rows, names, template in (
+            (leaves, MERKLE_LEAF_ROW, self._sql.insert_merkle_leaves),
+            (inner, MERKLE_NODE_ROW, self._sql.insert_merkle_nodes),
+        ):
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[start : start + _ROWS_PER_INSERT]
+                params = {
+                    f"{name}_{row}": getattr(node, name)
+                    for row, node in enumerate(chunk)
+                    for name in names
+                }
+                statement = template.replace("{rows}", values_rows(names, len(chunk)))
+                session.execute(statement, params)
+
+    def _merkle_node(self, level: int, index: int) -> bytes | None:
+        if level == 0:
+            found = self._scalar(self._sql.merkle_leaf_hash, {"index": index})
+        else:
+            found = self._scalar(self._sql.merkle_node_hash, {"level": level, "index": index})
+        return None if found is None else bytes(found)
+
+    def _merkle_leaf(self, position: int) -> MerkleNode | None:
+        with self._reading() as session:
+            row = session.fetchone(self._sql.merkle_leaf_of, {"position": position})
+        return None if row is None else MerkleNode(0, row[0], bytes(row[1]), *row[2:])
+
+    def _merkle_leaf_at(self, index: int) -> MerkleNode | None:
+        with self._reading() as session:
+            row = session.fetchone(self._sql.merkle_leaf_at, {"index": index})
+        return None if row is None else MerkleNode(0, row[0], bytes(row[1]), *row[2:])
+
+    def merkle_size(self) -> int:
+        return int(self._scalar(self._sql.merkle_size))
+
+    def _raw_rows(self, after: int, limit: int) -> list[RecordedEvent]:
+        return self._events(self._sql.raw_rows, {"after": after, "limit": limit})
 
     def _seals(self, after: int, limit: int) -> list[Seal]:
         with self._reading() as session:
@@ -240,6 +362,9 @@ class SQLStore(CheckedStore):
         )
 
     def create_app_role(self, role: str) -> list[str]:
+        raise UnsupportedOperationError(f"the {self.backend} store has no database roles")
+
+    def create_sealer_role(self, role: str) -> list[str]:
         raise UnsupportedOperationError(f"the {self.backend} store has no database roles")
 
     def execute_raw(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:

@@ -106,6 +106,72 @@ MIGRATIONS.append(
     )
 )
 
+# The Merkle log (RFC 9162) the sealer keeps over commit order, and seals as tree heads: leaves
+# name their event's position; nodes are the complete subtrees above them. Both are immutable
+# like the events; an existing store's leaves are built by `chronicle migrate` afterwards.
+MIGRATIONS.append(
+    (
+        4,
+        """
+        CREATE TABLE chronicle_merkle_leaves (
+            leaf_index INTEGER PRIMARY KEY CHECK (leaf_index >= 0),
+            position     INTEGER NOT NULL UNIQUE,
+            hash         BLOB    NOT NULL CHECK (length(hash) = 32),
+            aggregate_id TEXT    NOT NULL,
+            version      INTEGER NOT NULL
+        );
+        CREATE TABLE chronicle_merkle_nodes (
+            level      INTEGER NOT NULL CHECK (level >= 1),
+            node_index INTEGER NOT NULL CHECK (node_index >= 0),
+            hash       BLOB    NOT NULL CHECK (length(hash) = 32),
+            PRIMARY KEY (level, node_index)
+        ) WITHOUT ROWID;
+        CREATE TABLE chronicle_snapshot_attestations (
+            aggregate_id TEXT    NOT NULL,
+            version      INTEGER NOT NULL CHECK (version >= 1),
+            state_digest BLOB    NOT NULL CHECK (length(state_digest) = 32),
+            seal_number  INTEGER NOT NULL CHECK (seal_number >= 1),
+            attested_at  TEXT    NOT NULL,
+            PRIMARY KEY (aggregate_id, version)
+        ) WITHOUT ROWID;
+        ALTER TABLE chronicle_seals ADD COLUMN root BLOB;
+        ALTER TABLE chronicle_seals ADD COLUMN previous BLOB;
+        ALTER TABLE chronicle_seals ADD COLUMN key_id TEXT;
+        """
+        + "".join(
+            f"""
+        CREATE TRIGGER chronicle_{table}_refuse_{action} BEFORE {action.upper()} ON chronicle_{table}
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: chronicle_{table} is immutable ({action.upper()} refused)');
+        END;
+        """
+            for table in ("merkle_leaves", "merkle_nodes", "snapshot_attestations")
+            for action in ("update", "delete")
+        )
+        + """
+        CREATE TRIGGER chronicle_merkle_leaves_refuse_replace BEFORE INSERT ON chronicle_merkle_leaves
+        WHEN EXISTS (SELECT 1 FROM chronicle_merkle_leaves
+                      WHERE leaf_index = NEW.leaf_index OR position = NEW.position)
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: the Merkle log is immutable (REPLACE refused)');
+        END;
+        CREATE TRIGGER chronicle_merkle_nodes_refuse_replace BEFORE INSERT ON chronicle_merkle_nodes
+        WHEN EXISTS (SELECT 1 FROM chronicle_merkle_nodes
+                      WHERE level = NEW.level AND node_index = NEW.node_index)
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: the Merkle log is immutable (REPLACE refused)');
+        END;
+        CREATE TRIGGER chronicle_snapshot_attestations_refuse_replace
+        BEFORE INSERT ON chronicle_snapshot_attestations
+        WHEN EXISTS (SELECT 1 FROM chronicle_snapshot_attestations
+                      WHERE aggregate_id = NEW.aggregate_id AND version = NEW.version)
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: an attestation is immutable (REPLACE refused)');
+        END;
+        """,
+    )
+)
+
 LATEST = MIGRATIONS[-1][0]
 
 CREATE_SCHEMA_TABLE = (
