@@ -143,6 +143,12 @@ class SealConflictError(ChronicleError):
     """Another sealer recorded a seal with the same number first. Nothing was written."""
 
 
+class SealRefusedError(ChronicleError):
+    """The sealer will not sign: the database's seals or log no longer extend the evidence kept
+    outside it (seals deleted or replaced, history rewritten). Nothing was sealed; an operator
+    must investigate (``chronicle verify``)."""
+
+
 class EvidenceFileError(ChronicleError):
     """An exported seal file cannot be read or is not a Chronicle seal."""
 

@@ -59,6 +59,12 @@ class Metrics:
             ["projection"],
             registry=r,
         )
+        self.sealer_refusing = Gauge(
+            "chronicle_sealer_refusing",
+            "1 while the sealer refuses to sign because the database no longer extends the seals "
+            "kept outside it (seals deleted or replaced, history rewritten): alert on it.",
+            registry=r,
+        )
         self.http_requests = Counter(
             "chronicle_http_requests",
             "HTTP requests served.",

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from chronicle.errors import ConfigurationError
+from chronicle.integrity.keys import key_id
 from chronicle.key_text import KEY_VARIABLE as KEY_VARIABLE  # still importable from here
 from chronicle.key_text import private_key_bytes
 
@@ -30,6 +31,10 @@ class SigningKey:
 
     def sign(self, payload: bytes) -> bytes:
         return self.private.sign(payload)
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.public)
 
 
 def load_signing_key(text: str) -> SigningKey:
