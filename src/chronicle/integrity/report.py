@@ -8,14 +8,19 @@ from typing import Any
 
 
 class ProblemKind(StrEnum):
+    """The stable kinds of finding (the ``kind`` of the JSON report)."""
+
     CONTENT_CHANGED = "content_changed"
     EVENT_MISSING = "event_missing"
     EVENT_INSERTED = "event_inserted"
     ORDER_CHANGED = "order_changed"
-    SIGNATURE_INVALID = "checkpoint_signature_invalid"
-    CHECKPOINT_MISSING = "checkpoint_missing"
-    ROLLBACK = "rollback"
+    HIDDEN_ROW = "hidden_row"
+    SNAPSHOT_FORGED = "snapshot_forged"
+    SEAL_MISSING = "seal_missing"
+    SEAL_ALTERED = "seal_altered"
     FORK = "fork"
+    ROLLBACK = "rollback"
+    SIGNATURE_INVALID = "checkpoint_signature_invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,12 @@ class VerificationReport:
     since_seal: int | None = None
     public_key: str | None = None
     against_seal: int | None = None
+    trust: str = "unanchored"
+    trusted_keys: list[str] = field(default_factory=list)
+    evidence_seals: int = 0
+    unchecked_events: int = 0
+    unsealed_seconds: float | None = None
+    warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -78,6 +89,12 @@ class VerificationReport:
             "since_seal": self.since_seal,
             "against_seal": self.against_seal,
             "public_key": self.public_key,
+            "trust": self.trust,
+            "trusted_keys": self.trusted_keys,
+            "evidence_seals": self.evidence_seals,
+            "unchecked_events": self.unchecked_events,
+            "unsealed_seconds": self.unsealed_seconds,
+            "warnings": self.warnings,
             "first_problem": self.first_problem.to_dict() if self.first_problem else None,
             "problems": [problem.to_dict() for problem in self.problems],
         }

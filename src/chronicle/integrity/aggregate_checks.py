@@ -1,0 +1,118 @@
+"""The per-aggregate chains, checked event by event as the walk meets them in commit order.
+
+For each aggregate the checker recomputes every event's hash from its decoded content and the
+previous event's hash, and expects versions 1, 2, 3…: this names the exact event when content
+was changed, an event was deleted from the middle of an aggregate, or an aggregate's events were
+reordered. Versions that arrive early are held back until the walk reaches the one before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chronicle.events import RecordedEvent
+from chronicle.integrity.chains import expected_hash
+from chronicle.integrity.findings import Findings
+from chronicle.integrity.report import ProblemKind
+from chronicle.store.integrity import GENESIS
+from chronicle.store.ports import EventLog
+
+
+@dataclass(slots=True)
+class _Chain:
+    next_version: int
+    previous: bytes
+    ahead: dict[int, tuple[RecordedEvent, int]] = field(default_factory=dict)
+    order_reported: bool = False
+
+
+class AggregateChains:
+    """Every aggregate's chain as far as the walk got. ``partial``: the walk started at a seal,
+    so an aggregate met after its first version chains onto its stored event before."""
+
+    def __init__(self, store: EventLog, findings: Findings, *, partial: bool) -> None:
+        self.store = store
+        self.findings = findings
+        self.partial = partial
+        self.aggregates: dict[str, _Chain] = {}
+
+    def check(self, event: RecordedEvent, index: int) -> None:
+        """Check ``event``, the ``index``-th of the walk, against its aggregate's chain."""
+        state = self.aggregates.get(event.aggregate_id)
+        if state is None:
+            state = self._start_aggregate(event)
+            self.aggregates[event.aggregate_id] = state
+        version = event.version
+        if version < state.next_version or version in state.ahead:
+            self.findings.add(
+                ProblemKind.EVENT_INSERTED,
+                f"a second event claims version {version} of {event.aggregate_id!r}",
+                event=event,
+                index=index,
+            )
+            return
+        if version > state.next_version:
+            state.ahead[version] = (event, index)
+            return
+        if state.ahead and not state.order_reported:
+            early, early_index = min(state.ahead.values(), key=lambda item: item[1])
+            self.findings.add(
+                ProblemKind.ORDER_CHANGED,
+                f"version {early.version} of {early.aggregate_id!r} appears in the log (position "
+                f"{early.position}) before version {version} (position {event.position})",
+                event=early,
+                index=early_index,
+            )
+            state.order_reported = True
+        self._check_chain(state, event, index)
+        while state.next_version in state.ahead:
+            held, held_index = state.ahead.pop(state.next_version)
+            self._check_chain(state, held, held_index)
+
+    def _start_aggregate(self, event: RecordedEvent) -> _Chain:
+        if event.version == 1 or not self.partial:
+            return _Chain(next_version=1, previous=GENESIS)
+        # From a seal on: chain onto the stored event before, verified by an earlier run.
+        before = self.store.get_events_for_aggregate(
+            event.aggregate_id, event.version - 1, event.version - 1
+        )
+        if before:
+            return _Chain(next_version=event.version, previous=before[0].hash)
+        return _Chain(next_version=1, previous=GENESIS)
+
+    def _check_chain(self, state: _Chain, event: RecordedEvent, index: int) -> None:
+        if expected_hash(event, state.previous) != event.hash:
+            self.findings.add(
+                ProblemKind.CONTENT_CHANGED,
+                f"version {event.version} of {event.aggregate_id!r} (position {event.position}) "
+                "does not match its hash: its content or its hash was changed",
+                event=event,
+                index=index,
+            )
+        state.previous = event.hash
+        state.next_version = event.version + 1
+
+    def report_leftovers(self) -> None:
+        """Versions still held back at the end were skipped: the events between are missing."""
+        for aggregate_id, state in self.aggregates.items():
+            while state.ahead:
+                version = min(state.ahead)
+                event, index = state.ahead.pop(version)
+                missing = (
+                    f"version {state.next_version} of {aggregate_id!r} is"
+                    if version == state.next_version + 1
+                    else f"versions {state.next_version}-{version - 1} of {aggregate_id!r} are"
+                )
+                self.findings.add(
+                    ProblemKind.EVENT_MISSING,
+                    f"{missing} missing before version {version} (position {event.position})",
+                    aggregate_id=aggregate_id,
+                    version=state.next_version,
+                    position=event.position,
+                    index=index,
+                )
+                # Carry on from the event after the gap, trusting its stored hash.
+                state.previous, state.next_version = event.hash, version + 1
+                while state.next_version in state.ahead:
+                    held, held_index = state.ahead.pop(state.next_version)
+                    self._check_chain(state, held, held_index)
