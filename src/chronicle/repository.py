@@ -1,8 +1,11 @@
 """Loading and saving aggregates through an event store.
 
-Load: the newest valid snapshot, then only the events after it. A snapshot is valid when it was
-written for the same aggregate type under the class's current ``STATE_SCHEMA_VERSION``; any other
-snapshot is ignored (never mis-loaded) and the aggregate is rebuilt from its events.
+Load: the newest valid snapshot, then only the events after it. A snapshot is valid when it is
+attested (the snapshot attestor replayed its events, sealed, to the same state, and the stored
+state still has the attested digest: see :mod:`chronicle.integrity.attestation`) and was written
+for the same aggregate type under the class's current ``STATE_SCHEMA_VERSION``. Snapshots are
+caches, never evidence: any other snapshot (not attested yet, forged, changed, of an older
+shape) is ignored, never mis-loaded, and the aggregate is rebuilt from its events.
 
 Save: the aggregate's pending events in ONE append (all or none) with the version the aggregate
 was loaded at as the expected version; a stale one raises ``ConcurrencyError`` and writes nothing.
@@ -36,8 +39,8 @@ _SNAPSHOT_FALLBACKS = 3
 def valid_snapshot(
     store: AggregateStore, cls: type[Aggregate], aggregate_id: str, max_version: int | None = None
 ) -> Snapshot | None:
-    """The newest snapshot at or below ``max_version`` that ``cls`` can load, if any."""
-    snapshot = store.load_snapshot(aggregate_id, max_version)
+    """The newest attested snapshot at or below ``max_version`` that ``cls`` can load, if any."""
+    snapshot = store.load_attested_snapshot(aggregate_id, max_version)
     for _ in range(_SNAPSHOT_FALLBACKS):
         if snapshot is None:
             return None
@@ -48,7 +51,7 @@ def valid_snapshot(
             return snapshot
         if snapshot.version <= 1:
             return None
-        snapshot = store.load_snapshot(aggregate_id, snapshot.version - 1)
+        snapshot = store.load_attested_snapshot(aggregate_id, snapshot.version - 1)
     return None
 
 

@@ -12,6 +12,9 @@ from chronicle.bootstrap import open_repository
 from chronicle.chat.domain import Message, MessageDeletedError, Ticket, User, new_id
 from chronicle.config import load_settings
 from chronicle.errors import AggregateTypeError, InvalidEventError
+from chronicle.events import RecordedEvent
+from chronicle.integrity import Sealer
+from chronicle.integrity.attestation import SnapshotAttestor, replay_from
 from chronicle.repository import Repository, load_aggregate
 from chronicle.store.ports import InlineHandler
 
@@ -270,20 +273,59 @@ def test_open_repository_takes_the_interval_from_the_settings(
     assert repository.snapshot_interval == 2
 
 
-def test_loading_starts_from_the_snapshot_and_applies_only_later_events(store: EventStore) -> None:
+class CountingReads:
+    """The store, noting from which version each load reads an aggregate's events."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.inner = store
+        self.read_from: list[int] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def get_events_for_aggregate(
+        self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        self.read_from.append(from_version)
+        return self.inner.get_events_for_aggregate(aggregate_id, from_version, to_version)
+
+
+def seal_and_attest(store: EventStore) -> None:
+    """What the worker does: seal the log, then attest the snapshots it covers."""
+    Sealer(store).run_once()
+    SnapshotAttestor(store, replay_from(store, {"Message": Message})).run_once()
+
+
+def test_loading_starts_from_an_attested_snapshot_and_applies_only_later_events(
+    store: EventStore,
+) -> None:
     repository = Repository(store, Message, snapshot_interval=4)
     message = saved_message(repository, edits=5)  # snapshot at 4, events up to 6
-    # A snapshot whose state differs from the events proves the load started from it.
+    seal_and_attest(store)
+    counting = CountingReads(store)
+    loaded = load_aggregate(counting, Message, message.id)  # type: ignore[arg-type]
+    assert counting.read_from == [5]
+    assert loaded.state() == message.state() and loaded.version == 6
+
+
+def test_a_snapshot_nobody_attested_is_ignored_and_the_aggregate_replayed(
+    store: EventStore,
+) -> None:
+    repository = Repository(store, Message, snapshot_interval=4)
+    message = saved_message(repository, edits=5)
+    seal_and_attest(store)
     snapshot = store.load_snapshot(message.id)
-    assert snapshot is not None
+    assert snapshot is not None and snapshot.version == 4
+    # A row inserted straight into the snapshot table, as anyone with INSERT could.
     store.save_snapshot(
         dataclasses.replace(
-            snapshot, version=5, state={**snapshot.state, "username": "from-snapshot"}
+            snapshot, version=5, state={**snapshot.state, "username": "from-a-forged-row"}
         )
     )
-    loaded = repository.load(message.id)
-    assert loaded.username == "from-snapshot"
-    assert loaded.version == 6 and loaded.content == "edit 4"
+    counting = CountingReads(store)
+    loaded = load_aggregate(counting, Message, message.id)  # type: ignore[arg-type]
+    assert loaded.username == "alice" and loaded.version == 6
+    assert counting.read_from == [5]  # from the attested snapshot at 4, not the forged one
 
 
 def test_a_snapshot_under_an_older_state_schema_is_ignored_not_misloaded(
@@ -305,16 +347,13 @@ def test_a_snapshot_under_an_older_state_schema_is_ignored_not_misloaded(
 
 
 def test_an_older_valid_snapshot_is_used_when_the_newest_one_is_not(store: EventStore) -> None:
-    repository = Repository(store, Message)  # takes no snapshots of its own
-    message = saved_message(repository, edits=3)  # versions 1 to 4
-    at_two = load_aggregate(store, Message, message.id, to_version=2)
-    valid = Snapshot(
-        message.id, "Message", 2, Message.STATE_SCHEMA_VERSION,
-        {**at_two.snapshot_state(), "username": "marked"},
-    )  # fmt: skip
-    store.save_snapshot(valid)
+    repository = Repository(store, Message, snapshot_interval=2)
+    message = saved_message(repository, edits=2)  # versions 1 to 3, a snapshot at 2
+    seal_and_attest(store)
     store.save_snapshot(
-        dataclasses.replace(valid, version=4, state_schema_version=99, state={"future": True})
+        Snapshot(message.id, "Message", 3, 99, {"future": True})  # a shape this code cannot load
     )
-    loaded = load_aggregate(store, Message, message.id)
-    assert loaded.username == "marked" and loaded.version == 4
+    counting = CountingReads(store)
+    loaded = load_aggregate(counting, Message, message.id)  # type: ignore[arg-type]
+    assert counting.read_from == [3]
+    assert loaded.state() == message.state() and loaded.version == 3
