@@ -12,6 +12,7 @@ from chronicle.cli import (  # noqa: F401  (each registers its commands)
     audit_commands,
     integrity_commands,
     projection_commands,
+    proof_commands,
     publish_commands,
     serve_commands,
     store_commands,
@@ -24,11 +25,16 @@ from chronicle.errors import ConfigurationError
 __all__ = ["app", "main"]
 
 
+# Commands that read no settings: a proof is checked with nothing but the file and a key.
+_WITHOUT_SETTINGS = {"verify-proof"}
+
+
 def main() -> None:
     """Entry point of the ``chronicle`` console script."""
-    try:
-        get_settings()
-    except ConfigurationError as exc:
-        console_err.print(f"[bold red]configuration error:[/] {exc}")
-        sys.exit(2)
+    if not _WITHOUT_SETTINGS.intersection(sys.argv[1:2]):
+        try:
+            get_settings()
+        except ConfigurationError as exc:
+            console_err.print(f"[bold red]configuration error:[/] {exc}")
+            sys.exit(2)
     app()

@@ -15,6 +15,7 @@ about three seconds; the table has some three hundred cases); the cases share no
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from urllib.parse import quote
 import httpx
 import psycopg
 import pytest
+
+from chronicle.integrity import Sealer
 
 from ...conftest import BACKENDS
 from .conftest import Api, assert_problem, settings_for, start
@@ -215,6 +218,28 @@ def export_the_trail(api: Api, headers: dict[str, str]) -> httpx.Response:
     return api.client.get("/audit/export", params={"format": "csv"}, headers=headers)
 
 
+def a_sealed_event(api: Api) -> str:
+    """A new event, sealed (without event sourcing there is none: an id that names nothing)."""
+    store = api.services.chat.store
+    events = store.get_events_for_aggregate(a_message_by_alice(api))
+    if not events:
+        return str(uuid.uuid4())
+    deadline = time.monotonic() + 30
+    while store.merkle_leaf(events[0].position) is None:  # PostgreSQL: once visible
+        assert time.monotonic() < deadline, "the sealer never sealed the event"
+        Sealer(store).run_once()
+        time.sleep(0.01)
+    return events[0].event_id
+
+
+def between_two_seals(api: Api, headers: dict[str, str]) -> httpx.Response:
+    a_sealed_event(api)
+    a_sealed_event(api)
+    latest = api.services.chat.store.latest_seal()
+    params = {"from": "1", "to": str(latest.number if latest else 1)}
+    return api.client.get("/audit/seals/consistency", params=params, headers=headers)
+
+
 def alice(api: Api) -> str:
     return f"/users/{api.ids['alice']}"
 
@@ -322,6 +347,13 @@ RULES = [
     Rule("GET", "/audit/export", export_the_trail, auditors(200)),
     Rule("GET", "/audit/verify", _get("/audit/verify"), auditors(200)),
     Rule("GET", "/audit/verify/key", _get("/audit/verify/key"), auditors(200)),
+    Rule(
+        "GET",
+        "/audit/events/{event_id}/proof",
+        _get(lambda api: f"/audit/events/{a_sealed_event(api)}/proof"),
+        auditors(200),
+    ),
+    Rule("GET", "/audit/seals/consistency", between_two_seals, auditors(200)),
     Rule("GET", "/health/events", _get("/health/events"), everyone(200)),
     Rule("GET", "/metrics", _get("/metrics"), everyone(200)),
     Rule(

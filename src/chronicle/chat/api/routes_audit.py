@@ -1,27 +1,39 @@
-"""Audit routes (auditors and admins): history, time travel, event search, export, verification."""
+"""Audit routes (auditors and admins): history, time travel, event search, export, verification,
+and proofs anyone can check offline."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
 
+from chronicle.bootstrap import seal_evidence_from
 from chronicle.chat.domain import CHAT_AGGREGATES
 from chronicle.chat.service.writer import ID_SHAPE
+from chronicle.chat.wiring import snapshot_check
 from chronicle.errors import InvalidEventError, UnknownAggregateError
 from chronicle.events import RecordedEvent
 from chronicle.history import history, state_at, state_at_version
 from chronicle.integrity import audit_public_key, audit_report
+from chronicle.integrity.proofs import (
+    NotSealedYetError,
+    ProofError,
+    SealNumberError,
+    UnknownEventError,
+    consistency_proof_document,
+    inclusion_proof_document,
+)
 from chronicle.store.ports import EventStore
 
 from .dependencies import Auditor, AuditServices
 from .params import PrintableQuery
+from .problems import problem
 from .schemas import MAX_VERSION
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -172,10 +184,67 @@ def export(
 @router.get("/verify")
 def verify(who: Auditor, services: AuditServices) -> dict[str, Any]:
     """The tamper-evidence report (as ``chronicle verify --json``)."""
-    return audit_report(services.chat.store, public_key=services.chat.public_key)
+    chat = services.chat
+    return audit_report(
+        chat.store,
+        trusted_keys=chat.trusted_keys,
+        evidence=seal_evidence_from(chat.settings),
+        snapshot_check=snapshot_check(chat.store),
+    )
 
 
 @router.get("/verify/key")
 def verify_key(who: Auditor, services: AuditServices) -> dict[str, Any]:
     """The public key seals are signed with."""
-    return audit_public_key(services.chat.public_key)
+    return audit_public_key(services.chat.trusted_keys)
+
+
+SealNumber = Annotated[int, Query(ge=1, le=MAX_VERSION)]
+
+# A proof that cannot be made is the caller's to fix (404, 422) or a state to wait out (409):
+# never a 5xx. Looked up along the error's class hierarchy, like the app's own problem table.
+_PROOF_PROBLEMS: dict[type[ProofError], tuple[int, str]] = {
+    UnknownEventError: (404, "not-found"),
+    SealNumberError: (422, "invalid-input"),
+    NotSealedYetError: (409, "not-sealed-yet"),
+    ProofError: (409, "proof-unavailable"),
+}
+
+
+def _proof(request: Request, make: Callable[[], dict[str, Any]]) -> dict[str, Any] | JSONResponse:
+    try:
+        return make()
+    except ProofError as exc:
+        status, slug = next(
+            _PROOF_PROBLEMS[cls] for cls in type(exc).__mro__ if cls in _PROOF_PROBLEMS
+        )
+        return problem(
+            status, str(exc), slug=slug, instance=request.url.path, error=type(exc).__name__
+        )
+
+
+@router.get("/events/{event_id}/proof", response_model=None)
+def event_proof(
+    event_id: str,
+    request: Request,
+    who: Auditor,
+    services: AuditServices,
+    seal: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+) -> dict[str, Any] | JSONResponse:
+    """The proof that the event is in the latest seal's tree (or seal ``seal``'s), to check
+    offline with ``chronicle verify-proof`` or any verifier of the README's format."""
+    store = services.chat.store
+    return _proof(request, lambda: inclusion_proof_document(store, event_id, seal))
+
+
+@router.get("/seals/consistency", response_model=None)
+def seals_consistency(
+    request: Request,
+    who: Auditor,
+    services: AuditServices,
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION)],
+    to: SealNumber,
+) -> dict[str, Any] | JSONResponse:
+    """The proof that seal ``to``'s tree extends seal ``from``'s (the log only grew)."""
+    store = services.chat.store
+    return _proof(request, lambda: consistency_proof_document(store, from_, to))
