@@ -2,7 +2,11 @@
 
 Run on demand (never in the test suite):
 
-    .venv/bin/python bench/integrity_bench.py [--events 4000] [--postgres URL]
+    .venv/bin/python bench/integrity_bench.py [--events 4000] [--postgres URL] [--integrity-only]
+
+It also measures the sealer while 8 writers append (events sealed per second, with the
+sealer's default 1 s interval) and ``Verifier`` over a sealed log. Only the library's public API
+is used, so the same file measures an older tree (``PYTHONPATH=<old tree>/src``) side by side.
 
 "Off" is a bench-only variant: the content digest is replaced by a constant and the chain step
 by a copy (on PostgreSQL, in a copy of ``chronicle_append`` in the bench's own schema), so the
@@ -71,6 +75,28 @@ def append_rate(store: object, writers: int, events: int) -> float:
     return per_writer * writers / (time.perf_counter() - started)
 
 
+def seal_under_load(store: object, writers: int, events: int) -> tuple[float, float]:
+    """Events sealed per second while ``writers`` append ``events``, and the seconds from the last
+    commit until everything was sealed."""
+    stop = threading.Event()
+    sealer = Sealer(store)  # type: ignore[arg-type]
+    thread = threading.Thread(target=sealer.follow, args=(stop, 1.0))
+    started = time.perf_counter()
+    thread.start()
+    append_rate(store, writers, events)
+    written = time.perf_counter()
+    total = store.get_event_count()  # type: ignore[attr-defined]
+    while True:
+        latest = store.latest_seal()  # type: ignore[attr-defined]
+        if latest is not None and latest.event_count >= total:
+            break
+        time.sleep(0.02)
+    done = time.perf_counter()
+    stop.set()
+    thread.join()
+    return total / (done - started), done - written
+
+
 def fresh_url(backend: str, postgres: str, directory: str) -> tuple[str, str | None]:
     if backend == "sqlite":
         return f"sqlite:///{directory}/{uuid.uuid4().hex}.db", None
@@ -86,11 +112,24 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--verify-events", type=int, default=100_000)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--integrity-only", action="store_true", help="skip the append figures")
     args = parser.parse_args()
     settings = load_settings(sqlite_synchronous="NORMAL", pg_pool_max=10)
     with tempfile.TemporaryDirectory() as directory:
         for backend in ("sqlite", "postgresql"):
-            for writers in (1, 8):
+            url, schema = fresh_url(backend, args.postgres, directory)
+            store = open_store(url, settings=settings)
+            try:
+                rate, tail = seal_under_load(store, 8, args.events)
+                print(
+                    f"{backend:10} seal while 8 writers append {args.events:,} events: "
+                    f"{rate:,.0f} events/s sealed, all sealed {tail:.2f}s after the last commit",
+                    flush=True,
+                )
+            finally:
+                store.close()
+                _drop(args.postgres, schema)
+            for writers in () if args.integrity_only else (1, 8):
                 rates = {}
                 for mode in ("on", "off"):
                     url, schema = fresh_url(backend, args.postgres, directory)

@@ -6,6 +6,7 @@ the sealer); the chat system's wiring, built from these, is :mod:`chronicle.chat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -19,8 +20,10 @@ from chronicle.store.ports import EventStore, InlineHandler
 # The integrity package is imported where it is used: `chronicle.open_store` loads this module,
 # and a program that only stores events should not load cryptography.
 if TYPE_CHECKING:
+    from chronicle.integrity.keys import TrustedKeys
     from chronicle.integrity.sealer import Sealer
     from chronicle.integrity.signing import SigningKey
+    from chronicle.store.records import Seal
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -112,8 +115,39 @@ def signing_key_from(settings: EventConfig | None = None) -> SigningKey | None:
     return load_signing_key(settings.signing_key.get_secret_value())
 
 
-def sealer_for(store: EventStore, settings: EventConfig | None = None) -> Sealer:
+def trusted_keys_from(settings: EventConfig | None = None) -> TrustedKeys:
+    """The public keys seals are checked against: ``CHRONICLE_TRUSTED_KEYS``.
+
+    When it is empty and this process holds ``CHRONICLE_SIGNING_KEY`` (one process that seals
+    and serves), the key's public half is trusted. ``ConfigurationError`` for a malformed entry.
+    """
+    from chronicle.integrity.keys import key_id, parse_trusted_keys
+
+    settings = settings or get_settings()
+    keys = parse_trusted_keys(settings.trusted_keys)
+    if not keys:
+        own = signing_key_from(settings)
+        if own is not None:
+            keys[key_id(own.public)] = own.public
+    return keys
+
+
+def seal_evidence_from(settings: EventConfig | None = None) -> list[Seal]:
+    """The seals kept in ``CHRONICLE_SEAL_DIR`` (none when it is not set or does not exist)."""
+    from chronicle.integrity.seals import read_seal_folder
+
+    settings = settings or get_settings()
+    return read_seal_folder(Path(settings.seal_dir)) if settings.seal_dir else []
+
+
+def sealer_for(
+    store: EventStore,
+    settings: EventConfig | None = None,
+    *,
+    on_refusal: Callable[[bool], None] | None = None,
+) -> Sealer:
     """The sealer ``chronicle worker`` and ``chronicle seal`` run, configured from settings."""
+    from chronicle.integrity.keys import parse_trusted_keys
     from chronicle.integrity.sealer import Sealer
 
     settings = settings or get_settings()
@@ -121,4 +155,6 @@ def sealer_for(store: EventStore, settings: EventConfig | None = None) -> Sealer
         store,
         key=signing_key_from(settings),
         export_dir=Path(settings.seal_dir) if settings.seal_dir else None,
+        on_refusal=on_refusal,
+        trusted_keys=parse_trusted_keys(settings.trusted_keys),
     )

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from chronicle.aggregate import Aggregate
 from chronicle.bootstrap import (
@@ -18,7 +18,7 @@ from chronicle.bootstrap import (
     open_repository,
     open_store,
     sealer_for,
-    signing_key_from,
+    trusted_keys_from,
 )
 from chronicle.chat.domain.events import chat_events
 from chronicle.chat.read_models import READ_MODELS
@@ -36,6 +36,11 @@ from chronicle.publishing.relay import Relay
 from chronicle.repository import Repository
 from chronicle.store.instrumented import InstrumentedStore
 from chronicle.store.ports import EventStore
+
+if TYPE_CHECKING:
+    from chronicle.integrity.attestation import Replay
+    from chronicle.integrity.keys import TrustedKeys
+    from chronicle.integrity.report import Problem
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -61,8 +66,8 @@ def projection_modes(settings: EventConfig | None = None) -> dict[str, Mode]:
 class ChatContext:
     """What the chat service, the worker and the CLI share: the store and the read models.
 
-    ``public_key`` is the half of CHRONICLE_SIGNING_KEY that seals are checked against (None when
-    seals are unsigned); the private half stays with the sealer.
+    ``trusted_keys`` are the public keys seals are checked against (CHRONICLE_TRUSTED_KEYS); the
+    private key stays with the sealer.
     """
 
     settings: EventConfig
@@ -71,7 +76,7 @@ class ChatContext:
     inline: InlineProjections
     projection_classes: dict[str, type[Projection]]
     metrics: Metrics
-    public_key: bytes | None
+    trusted_keys: TrustedKeys
 
     def repository(self, cls: type[A]) -> Repository[A]:
         return open_repository(self.store, cls, settings=self.settings, inline=self.inline or None)
@@ -133,7 +138,7 @@ def open_chat(
     """The store and the chat read models (their tables created), wired from settings."""
     settings = settings or get_settings()
     modes = projection_modes(settings)
-    key = signing_key_from(settings)
+    trusted_keys = trusted_keys_from(settings)
     metrics = metrics or Metrics()
     store: EventStore = InstrumentedStore(open_store(url, settings=settings), metrics)
     try:
@@ -151,21 +156,44 @@ def open_chat(
         inline=inline,
         projection_classes={cls.name: cls for cls in READ_MODELS},
         metrics=metrics,
-        public_key=key.public if key else None,
+        trusted_keys=trusted_keys,
     )
+
+
+def snapshot_replay(store: EventStore) -> Replay:
+    """Replays a chat snapshot's aggregate from its events alone: what the snapshot attestor and
+    the verifier compare snapshots with."""
+    from chronicle.chat.domain import CHAT_AGGREGATES
+    from chronicle.integrity.attestation import replay_from
+
+    return replay_from(store, CHAT_AGGREGATES)
+
+
+def snapshot_check(store: EventStore) -> Callable[[], list[Problem]]:
+    """The verifier's check of every stored chat snapshot (``snapshot_forged`` findings)."""
+    from chronicle.integrity.attestation import check_snapshots
+
+    return partial(check_snapshots, store, snapshot_replay(store))
 
 
 def worker_tasks(
     chat: ChatContext, stop: threading.Event, *, poll_interval: float, seal_interval: float
 ) -> dict[str, Task]:
-    """``chronicle worker``'s pieces by name: each async read model's runner, the sealer and,
-    with EVENT_PUBLISH_TO_QUEUE=true, the relay. Each runs until ``stop`` is set."""
+    """``chronicle worker``'s pieces by name: each async read model's runner, the sealer, the
+    snapshot attestor and, with EVENT_PUBLISH_TO_QUEUE=true, the relay. Each runs until ``stop``
+    is set."""
+    from chronicle.integrity.attestation import SnapshotAttestor
+
     tasks: dict[str, Task] = {}
     for projection in chat.async_projections():
         runner = chat.runner(projection)
         tasks[f"projection {runner.name}"] = partial(runner.run, stop, poll_interval)
-    sealer = sealer_for(chat.store, chat.settings)
+    refusing = chat.metrics.sealer_refusing
+    sealer = sealer_for(chat.store, chat.settings, on_refusal=lambda now: refusing.set(int(now)))
     tasks["sealer"] = partial(sealer.follow, stop, seal_interval)
+    # Attests what the sealer sealed, as often: loads use only attested snapshots.
+    attestor = SnapshotAttestor(chat.store, snapshot_replay(chat.store))
+    tasks["snapshot attestor"] = partial(attestor.follow, stop, seal_interval)
     if chat.settings.publish_to_queue:
         relay = Relay(
             chat.store,

@@ -144,8 +144,11 @@ def projections_status(
 def worker(
     store_url: str | None = StoreOption,
     poll_interval: float = typer.Option(0.5, min=0.01, help="Seconds between polls when idle."),
-    seal_interval: float = typer.Option(
-        10.0, min=0.1, help="Seconds between seals of the log (tamper evidence)."
+    seal_interval: float | None = typer.Option(
+        None,
+        min=0.1,
+        help="Seal new events within this many seconds of their commit (tamper evidence); "
+        "default CHRONICLE_SEAL_INTERVAL (1).",
     ),
     metrics_port: int | None = typer.Option(
         None, "--metrics-port", help="Serve Prometheus metrics on this port (/metrics)."
@@ -169,7 +172,8 @@ def worker(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with chat_for(store_url) as chat:
-        tasks = worker_tasks(chat, stop, poll_interval=poll_interval, seal_interval=seal_interval)
+        interval = seal_interval or chat.settings.seal_interval
+        tasks = worker_tasks(chat, stop, poll_interval=poll_interval, seal_interval=interval)
         if metrics_port is not None:
             start_http_server(metrics_port, registry=chat.metrics.registry)
         threads = [threading.Thread(target=task, name=name) for name, task in tasks.items()]

@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from chronicle.chat.api.dependencies import Services
     from chronicle.chat.wiring import ChatContext
 
-SEAL_INTERVAL = 1.0
-"""Seconds between seals when ``serve`` runs the sealer: a new message is sealed within seconds."""
 POLL_INTERVAL = 0.5
 """Seconds between polls of the log by the in-process read models when no commit woke them."""
 _CHECK_TICKS = 50  # uvicorn ticks (0.1 s each) between checks that every worker piece is alive
@@ -204,7 +202,7 @@ def serve(
             )
         if run_worker:
             try:
-                worker = Worker(open_chat(settings=settings), SEAL_INTERVAL)
+                worker = Worker(open_chat(settings=settings), settings.seal_interval)
             except ConfigurationError as exc:
                 fail(str(exc), code=2)
             except ChronicleError as exc:

@@ -9,6 +9,7 @@ from chronicle.chat.wiring import projection_modes
 from chronicle.cli.app import JsonOption, StoreOption, command, console, print_json, store_for
 from chronicle.cli.publish_commands import configured_lag
 from chronicle.errors import UnsupportedOperationError
+from chronicle.integrity.merkle_log import build_merkle_log
 from chronicle.projections.status import ProjectionStatus, projection_status
 from chronicle.store.ports import EventStore
 
@@ -19,16 +20,29 @@ def migrate(
     create_roles: bool = typer.Option(
         False,
         "--create-roles",
-        help="PostgreSQL: also create a least-privilege application role that may only "
-        "INSERT and SELECT events (no UPDATE, DELETE or TRUNCATE).",
+        help="PostgreSQL: also create two least-privilege roles: the application's (INSERT and "
+        "SELECT events and snapshots, read the evidence) and the sealer's (read, and write only "
+        "seals, the Merkle log and snapshot attestations). Neither may UPDATE, DELETE or "
+        "TRUNCATE.",
     ),
     role: str = typer.Option(
         "chronicle_app", "--role", help="Name of the application role --create-roles creates."
     ),
+    sealer_role: str = typer.Option(
+        "chronicle_sealer",
+        "--sealer-role",
+        help="Name of the sealer's role --create-roles creates (for the worker and "
+        "chronicle seal).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Create or upgrade the event store's schema (idempotent)."""
+    """Create or upgrade the event store's schema (idempotent).
+
+    A store sealed before the Merkle log existed gets it built over its sealed events (checked
+    against the latest seal; refused, exit 1, when they no longer match it).
+    """
     statements: list[str] | None = None
+    sealer_statements: list[str] | None = None
     not_applicable: str | None = None
     with store_for(store_url) as store:
         backend = store.backend
@@ -38,27 +52,37 @@ def migrate(
                 statements = list(store.create_app_role(role))
             except UnsupportedOperationError as exc:
                 not_applicable = str(exc)
+            else:
+                sealer_statements = list(store.create_sealer_role(sealer_role))
+        built = build_merkle_log(store)
     if as_json:
         print_json(
             {
                 "backend": backend,
                 "schema_version": version,
+                "merkle_leaves_built": built,
                 "role": role if statements is not None else None,
                 "role_statements": statements,
+                "sealer_role": sealer_role if sealer_statements is not None else None,
+                "sealer_role_statements": sealer_statements,
                 "role_not_applicable": not_applicable,
             }
         )
         return
     console.print(f"{backend} store is at schema version {version}")
+    if built:
+        console.print(f"built the Merkle log over {built} events sealed before it existed")
     if not_applicable is not None:
         console.print(f"--create-roles does not apply: {not_applicable}", highlight=False)
-    if statements is None:
+    if statements is None or sealer_statements is None:
         return
-    for statement in statements:
+    for statement in [*statements, *sealer_statements]:
         console.print(f"  {statement}", highlight=False)
     console.print(
-        f"role {role} may only INSERT and SELECT events; give it to a login role with: "
-        f"CREATE ROLE app LOGIN PASSWORD '…' IN ROLE {role};",
+        f"role {role} may INSERT and SELECT events and snapshots and read the evidence; role "
+        f"{sealer_role} may read, and write only seals, the Merkle log and snapshot "
+        f"attestations. Give each to a login role, e.g. CREATE ROLE app LOGIN PASSWORD '…' "
+        f"IN ROLE {role}; CREATE ROLE sealer LOGIN PASSWORD '…' IN ROLE {sealer_role};",
         highlight=False,
     )
 

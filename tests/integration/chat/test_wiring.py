@@ -9,6 +9,7 @@ import pytest
 from chronicle.chat.wiring import open_chat, projection_modes, worker_tasks
 from chronicle.config import load_settings
 from chronicle.errors import ConfigurationError
+from chronicle.integrity.keys import key_entry, key_id
 from chronicle.integrity.signing import load_signing_key, new_signing_key_text
 
 
@@ -18,7 +19,12 @@ def test_the_worker_runs_each_async_read_model_and_the_sealer(store_url: str) ->
         tasks = worker_tasks(chat, threading.Event(), poll_interval=0.1, seal_interval=0.1)
     finally:
         chat.close()
-    assert sorted(tasks) == ["projection activity", "projection messages", "sealer"]
+    assert sorted(tasks) == [
+        "projection activity",
+        "projection messages",
+        "sealer",
+        "snapshot attestor",
+    ]
 
 
 def test_the_worker_runs_the_relay_only_when_publishing_is_on(store_url: str) -> None:
@@ -31,16 +37,26 @@ def test_the_worker_runs_the_relay_only_when_publishing_is_on(store_url: str) ->
     assert "relay" in tasks
 
 
-def test_the_context_holds_the_public_half_of_the_signing_key(store_url: str) -> None:
+def test_the_context_trusts_the_configured_keys_or_else_its_own_signing_keys_half(
+    store_url: str,
+) -> None:
     key = new_signing_key_text()
-    signed = open_chat(store_url, settings=load_settings(signing_key=key))
-    unsigned = open_chat(store_url, settings=load_settings())
+    public = load_signing_key(key).public
+    other = load_signing_key(new_signing_key_text()).public
+    contexts = {
+        "own": open_chat(store_url, settings=load_settings(signing_key=key)),
+        "none": open_chat(store_url, settings=load_settings()),
+        "configured": open_chat(
+            store_url, settings=load_settings(signing_key=key, trusted_keys=key_entry(other))
+        ),
+    }
     try:
-        assert signed.public_key == load_signing_key(key).public
-        assert unsigned.public_key is None
+        assert contexts["own"].trusted_keys == {key_id(public): public}
+        assert contexts["none"].trusted_keys == {}
+        assert contexts["configured"].trusted_keys == {key_id(other): other}
     finally:
-        signed.close()
-        unsigned.close()
+        for chat in contexts.values():
+            chat.close()
 
 
 def test_a_mode_override_for_an_unknown_read_model_names_the_variable() -> None:

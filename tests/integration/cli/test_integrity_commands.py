@@ -15,6 +15,7 @@ from chronicle import NewEvent
 from chronicle.bootstrap import open_store
 from chronicle.cli import app
 from chronicle.config import get_settings
+from chronicle.integrity.keys import key_id
 from chronicle.integrity.signing import load_signing_key, new_signing_key_text, public_key_text
 
 runner = CliRunner()
@@ -62,6 +63,7 @@ def test_seal_then_verify_reports_intact_with_exit_code_zero(
     report = json.loads(checked.output)
     assert report["intact"] is True and report["events_checked"] == 3
     assert report["public_key"] == public_key_text(load_signing_key(signing_key).public)
+    assert report["trust"] == "trusted" and report["evidence_seals"] == 1
 
 
 def test_verify_exits_one_naming_the_first_changed_event(store_url: str, signing_key: str) -> None:
@@ -88,7 +90,8 @@ def test_verify_exits_one_naming_the_first_changed_event(store_url: str, signing
 def test_show_key_prints_the_public_key(signing_key: str) -> None:
     result = runner.invoke(app, ["verify", "--show-key"])
     assert result.exit_code == 0
-    assert result.output.strip() == public_key_text(load_signing_key(signing_key).public)
+    public = load_signing_key(signing_key).public
+    assert result.output.strip() == f"{key_id(public)}:{public_key_text(public)}"
 
 
 def test_a_malformed_signing_key_stops_with_exit_code_two(
@@ -155,3 +158,72 @@ def test_create_roles_explains_that_it_does_not_apply_to_sqlite(tmp_path: Path) 
     url = f"sqlite:///{tmp_path / 'c.db'}"
     result = runner.invoke(app, ["migrate", "--store-url", url, "--create-roles"])
     assert result.exit_code == 0 and "does not apply" in result.output
+
+
+def test_without_a_trusted_key_the_verdict_is_unanchored_and_require_trusted_fails(
+    store_url: str,
+) -> None:
+    fill(store_url)
+    assert runner.invoke(app, ["seal", "--store-url", store_url]).exit_code == 0
+    checked = runner.invoke(app, ["verify", "--store-url", store_url, "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.output)["trust"] == "unanchored"
+    strict = runner.invoke(app, ["verify", "--store-url", store_url, "--require-trusted"])
+    assert strict.exit_code == 1 and "unanchored" in strict.output
+
+
+def test_with_the_trusted_key_the_verdict_is_trusted(store_url: str, signing_key: str) -> None:
+    fill(store_url)
+    assert runner.invoke(app, ["seal", "--store-url", store_url]).exit_code == 0
+    entry = runner.invoke(app, ["verify", "--show-key"]).output.strip()
+    result = runner.invoke(
+        app,
+        ["verify", "--store-url", store_url, "--public-key", entry, "--require-trusted", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["trust"] == "trusted"
+
+
+def test_an_unsealed_tail_older_than_allowed_fails_verification(store_url: str) -> None:
+    fill(store_url)
+    time.sleep(0.3)
+    late = runner.invoke(
+        app, ["verify", "--store-url", store_url, "--max-unsealed-seconds", "0.1", "--json"]
+    )
+    assert late.exit_code == 1
+    report = json.loads(late.output)
+    assert report["intact"] and report["stale"] and report["unsealed_events"] == 3
+    assert runner.invoke(app, ["seal", "--store-url", store_url]).exit_code == 0
+    fresh = runner.invoke(
+        app, ["verify", "--store-url", store_url, "--max-unsealed-seconds", "0.1"]
+    )
+    assert fresh.exit_code == 0, fresh.output
+
+
+def test_a_new_key_goes_to_a_private_file_never_to_the_terminal(tmp_path: Path) -> None:
+    key_file = tmp_path / "sealer.key"
+    result = runner.invoke(app, ["seal", "--new-key", "--key-file", str(key_file)])
+    assert result.exit_code == 0, result.output
+    private = key_file.read_text().strip()
+    assert private not in result.output
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    public = load_signing_key(private).public
+    assert f"{key_id(public)}:{public_key_text(public)}" in result.output
+    again = runner.invoke(app, ["seal", "--new-key", "--key-file", str(key_file)])
+    assert again.exit_code == 2 and key_file.read_text().strip() == private
+
+
+def test_the_seal_command_refuses_when_the_seal_folder_was_outgrown(
+    store_url: str, signing_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(store_url)
+    folder = tmp_path / "seals"
+    monkeypatch.setenv("CHRONICLE_SEAL_DIR", str(folder))
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["seal", "--store-url", store_url]).exit_code == 0
+    (folder / "seal-00000001.json").rename(folder / "seal-00000002.json.kept")
+    kept = json.loads((folder / "seal-00000002.json.kept").read_text())
+    kept["number"] = 2  # evidence of a seal the database does not have
+    (folder / "seal-00000002.json").write_text(json.dumps(kept))
+    refused = runner.invoke(app, ["seal", "--store-url", store_url])
+    assert refused.exit_code == 1 and "refusing to seal" in refused.output

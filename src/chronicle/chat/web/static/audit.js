@@ -105,7 +105,14 @@ $("verify").addEventListener("click", async () => {
   try {
     const report = await api("/audit/verify");
     if (report.intact) {
-      box.textContent = `Intact: ${report.events_checked} events, ${report.seals_checked} seals checked.`;
+      const trust = {
+        trusted: "seals signed by a trusted key",
+        unsigned: "the latest seal is not signed by a trusted key",
+        unanchored: "no trusted key configured: nothing ties the seals to a key outside the database",
+      }[report.trust] || report.trust;
+      box.textContent =
+        `Intact: ${report.events_checked} events, ${report.seals_checked} seals checked; ` +
+        `${report.unsealed_events} not sealed yet. Trust: ${trust}.`;
       box.className = "intact";
     } else {
       const first = report.problems[0];
