@@ -104,10 +104,13 @@ def _swap(
         position = events[-1].position
     if mode == "async":
         checkpoints.move(session, live.checkpoint_name, live_position, position)
-    if fresh.idempotent:
-        # Writers still running may commit events ordered before `position`; the async runner
-        # applies them later. Events already committed behind them are applied now (their
-        # inline writes went to the old tables); version guards make any repeat harmless.
+    if fresh.idempotent and mode == "inline":
+        # Inline writers' events committed behind `position` wrote to the old tables: apply them
+        # now, under the table lock that keeps this projection's writers from committing more
+        # between pages; version guards make any repeat harmless. In async mode the runner
+        # applies everything after the live checkpoint, in order: reading that tail here, page by
+        # page while writers commit, could apply an aggregate's version 3 before its version 2,
+        # which the guard would then drop.
         after = position
         while events := store.read_visible(after=after, limit=batch_size):
             with session.pipeline():
