@@ -24,12 +24,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
 
+import orjson
 import psycopg
 
 from chronicle import NewEvent
 from chronicle.bootstrap import open_store
 from chronicle.config import load_settings
 from chronicle.integrity import Sealer, Verifier
+from chronicle.integrity.signing import load_signing_key, new_signing_key_text
 from chronicle.store import prepare, sqlite
 
 PAYLOAD = {"content": "x" * 200, "username": "alice", "type": "text"}
@@ -97,6 +99,36 @@ def seal_under_load(store: object, writers: int, events: int) -> tuple[float, fl
     return total / (done - started), done - written
 
 
+def proof_figures(store: object, key: object) -> str:
+    """Size and time of inclusion proofs for 100 events spread over the log, and their check."""
+    from chronicle.integrity.keys import key_id
+    from chronicle.integrity.proofs import check_proof, inclusion_proof_document
+
+    total = store.get_event_count()  # type: ignore[attr-defined]
+    first = store.read_all(limit=1)[0].position  # type: ignore[attr-defined]
+    step = max(1, total // 100)
+    chosen = [
+        store.read_all(after=first - 1 + n, limit=1)[0]  # type: ignore[attr-defined]
+        for n in range(0, total, step)
+    ][:100]
+    trusted = {key_id(key.public): key.public}  # type: ignore[attr-defined]
+    built, checked, sizes, hashes = 0.0, 0.0, [], []
+    for event in chosen:
+        started = time.perf_counter()
+        document = inclusion_proof_document(store, event.event_id)  # type: ignore[arg-type]
+        built += time.perf_counter() - started
+        started = time.perf_counter()
+        assert check_proof(document, trusted).valid
+        checked += time.perf_counter() - started
+        sizes.append(len(orjson.dumps(document)))
+        hashes.append(len(document["audit_path"]))
+    return (
+        f"proof over {total:,} events: {max(hashes)} hashes, {max(sizes):,} bytes of JSON; "
+        f"built in {built / len(chosen) * 1000:.2f} ms, checked offline in "
+        f"{checked / len(chosen) * 1000:.2f} ms (mean of {len(chosen)})"
+    )
+
+
 def fresh_url(backend: str, postgres: str, directory: str) -> tuple[str, str | None]:
     if backend == "sqlite":
         return f"sqlite:///{directory}/{uuid.uuid4().hex}.db", None
@@ -113,10 +145,15 @@ def main() -> None:
     parser.add_argument("--verify-events", type=int, default=100_000)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--integrity-only", action="store_true", help="skip the append figures")
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="comma-separated (default: both)"
+    )
+    parser.add_argument("--proofs", action="store_true", help="also measure inclusion proofs")
     args = parser.parse_args()
+    proofs = proof_figures if args.proofs else None
     settings = load_settings(sqlite_synchronous="NORMAL", pg_pool_max=10)
     with tempfile.TemporaryDirectory() as directory:
-        for backend in ("sqlite", "postgresql"):
+        for backend in args.backends.split(","):
             url, schema = fresh_url(backend, args.postgres, directory)
             store = open_store(url, settings=settings)
             try:
@@ -159,8 +196,9 @@ def main() -> None:
                         expected_version=0,
                         aggregate_type="Message",
                     )
+                key = load_signing_key(new_signing_key_text())
                 started = time.perf_counter()
-                Sealer(store).run_once()
+                Sealer(store, key=key).run_once()
                 sealed = time.perf_counter() - started
                 started = time.perf_counter()
                 report = Verifier(store).verify()
@@ -171,6 +209,8 @@ def main() -> None:
                     f"seal: {report.events_checked / sealed:,.0f} events/s",
                     flush=True,
                 )
+                if proofs is not None:
+                    print(f"{backend:10} {proofs(store, key)}", flush=True)
             finally:
                 store.close()
                 _drop(args.postgres, schema)

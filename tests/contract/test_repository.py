@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 
 import pytest
@@ -291,7 +292,15 @@ class CountingReads:
 
 
 def seal_and_attest(store: EventStore) -> None:
-    """What the worker does: seal the log, then attest the snapshots it covers."""
+    """What the worker does: seal the log, then attest the snapshots it covers.
+
+    On PostgreSQL the log holds back events behind any transaction still running on the server
+    (another test's, too): wait until all are readable, so that the seal covers them.
+    """
+    deadline = time.monotonic() + 60
+    while len(store.read_all(limit=100_000)) < store.get_event_count():
+        assert time.monotonic() < deadline, "the log did not become readable"
+        time.sleep(0.05)
     Sealer(store).run_once()
     SnapshotAttestor(store, replay_from(store, {"Message": Message})).run_once()
 

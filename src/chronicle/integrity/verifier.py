@@ -123,13 +123,17 @@ class Verifier:
         first_unsealed: RecordedEvent | None = None
         checked = 0
         after = start.position if start else None
-        total = self.store.get_event_count()
+        # The rows stored when the walk starts: each must be walked (later commits need not be).
+        total, highest = self.store.rows_up_to()
+        existing = 0  # how many of those the walk has met
         deadline = time.monotonic() + self.wait
         while True:
             events = self.store.read_all(after=after, limit=self.batch_size)
             for event in events:
                 walk.fold(event)
                 positions.add(event.position)
+                if highest is not None and 0 < event.position <= highest:
+                    existing += 1
                 index = walk.count
                 if first_unsealed is None:
                     first_unsealed = event
@@ -147,18 +151,17 @@ class Verifier:
                 after = events[-1].position
             if len(events) == self.batch_size:
                 continue
-            if checked + (start.event_count if start else 0) >= total:
+            if existing + (start.event_count if start else 0) >= total:
                 break
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.1)  # events held back behind a running transaction: look again
-            total = self.store.get_event_count()
 
         self._report_rollbacks(targets, walk)
         self._namer.report_unclosed(pending)
         chains.report_leftovers()
-        if start is None:
-            report.unchecked_events = self._report_hidden(positions, checked)
+        if start is None and existing < total:
+            report.unchecked_events = self._report_hidden(positions, highest, checked)
         if self.snapshot_check is not None:
             for problem in self.snapshot_check():
                 found.add_problem(problem)
@@ -231,19 +234,19 @@ class Verifier:
                 seal=kept.number,
             )
 
-    def _report_hidden(self, positions: Positions, checked: int) -> int:
-        """Rows of the events table the walk did not check; returns how many.
+    def _report_hidden(self, positions: Positions, highest: int | None, checked: int) -> int:
+        """Rows stored when the walk started that it did not check; returns how many.
 
-        Counting is cheap; only when the count says some row was not checked are the rows
-        scanned (by position, ignoring commit order and visibility) to name them.
+        Called only when the count says so: the rows up to ``highest`` are scanned by position,
+        ignoring commit order and visibility, to name them.
         """
-        if self.store.get_event_count() <= checked:
-            return 0
         hidden = 0
         after: int | None = None
         while True:
             rows = self.store.raw_rows(after, self.batch_size)
             for row in rows:
+                if highest is not None and row.position > highest:
+                    return hidden  # committed after the walk started: not expected of it
                 if row.position in positions:
                     continue
                 hidden += 1
@@ -258,8 +261,6 @@ class Verifier:
             if len(rows) < self.batch_size:
                 return hidden
             after = rows[-1].position
-
-    # -- aggregates --------------------------------------------------------------------------
 
 
 def _frontier_or_none(store: EventStore, size: int) -> MerkleFrontier | None:

@@ -116,6 +116,9 @@ class CheckedStore:
     def _raw_rows(self, after: int, limit: int) -> list[RecordedEvent]:
         raise NotImplementedError
 
+    def _rows_up_to(self, position: int) -> tuple[int, int | None]:
+        raise NotImplementedError
+
     def _seals(self, after: int, limit: int) -> list[Seal]:
         raise NotImplementedError
 
@@ -313,6 +316,11 @@ class CheckedStore:
             raise InvalidEventError(f"a position is a whole number, not {after!r:.40}")
         return self._raw_rows(_BEFORE_ANY_POSITION if after is None else after, check_limit(limit))
 
+    def rows_up_to(self, position: int | None = None) -> tuple[int, int | None]:
+        if position is not None and type(position) is not int:
+            raise InvalidEventError(f"a position is a whole number, not {position!r:.40}")
+        return self._rows_up_to(_AFTER_ANY_POSITION if position is None else position)
+
     def get_seals(self, after: int = 0, limit: int = 1000) -> list[Seal]:
         check_version(after, "after", allow_none=False)
         return self._seals(after, check_limit(limit))
@@ -325,6 +333,7 @@ class CheckedStore:
 
 
 _BEFORE_ANY_POSITION = -(2**63)
+_AFTER_ANY_POSITION = 2**63 - 1
 _ANY_VERSION = 2**63 - 1
 _ATTESTED_PAGE = 8
 # Before every key: each aggregate id has a character, each snapshot a version from 1.

@@ -375,6 +375,11 @@ class MemoryEventStore(CheckedStore):
         with self._locked():
             return len(self._leaf_at)
 
+    def _rows_up_to(self, position: int) -> tuple[int, int | None]:
+        with self._locked():
+            below = min(max(position, 0), len(self._log))
+        return below, below or None
+
     def _raw_rows(self, after: int, limit: int) -> list[RecordedEvent]:
         with self._locked():
             start = max(after, 0)

@@ -355,6 +355,11 @@ class StoreAdmin(Protocol):
         """
         ...
 
+    def rows_up_to(self, position: int | None = None) -> tuple[int, int | None]:
+        """How many rows the events table holds at or below ``position`` (all when None), and
+        the highest position among them: counted unfiltered, like :meth:`raw_rows`."""
+        ...
+
     def create_app_role(self, role: str) -> list[str]:
         """Create (or update) the application's least-privilege role; return the SQL run.
 

@@ -263,3 +263,22 @@ def test_rotating_keys_keeps_older_seals_valid_and_unsigned_seals_are_a_warning(
 
     unanchored = Verifier(store).verify()
     assert unanchored.intact and unanchored.trust == "unanchored"
+
+
+def test_events_committed_while_verify_runs_are_not_reported_hidden(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history(store)
+    caught_up(store)
+    Sealer(store, key=KEY).run_once()
+    real_read_all = store.read_all
+
+    def read_all_while_writing(*args: object, **kwargs: object) -> list:
+        page = real_read_all(*args, **kwargs)  # type: ignore[arg-type]
+        store.append("message_live", [NewEvent("A", {})], expected_version=None, aggregate_type="M")
+        return page
+
+    monkeypatch.setattr(store, "read_all", read_all_while_writing)
+    report = Verifier(store, trusted_keys=TRUSTED, wait=0).verify()
+    assert report.intact, report.problems
+    assert report.unchecked_events == 0

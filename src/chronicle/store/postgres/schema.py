@@ -200,8 +200,9 @@ MIGRATIONS.append(
     )
 )
 
-# The Merkle log (RFC 9162) the sealer keeps over commit order, and seals as tree heads; both are
-# immutable like the events. An existing store's leaves are built by `chronicle migrate` after.
+# The Merkle log (RFC 9162) the sealer keeps over commit order, seals as tree heads, snapshot
+# attestations; all immutable like the events. An existing store's leaves are built by
+# `chronicle migrate` afterwards. Events are found by id alone, for proofs.
 MIGRATIONS.append(
     (
         4,
@@ -227,6 +228,7 @@ MIGRATIONS.append(
             attested_at  timestamptz NOT NULL,
             PRIMARY KEY (aggregate_id, version)
         );
+        CREATE INDEX chronicle_events_by_event_id ON chronicle_events (event_id);
         ALTER TABLE chronicle_seals ADD COLUMN root bytea, ADD COLUMN previous bytea,
             ADD COLUMN key_id text;
         CREATE FUNCTION chronicle_refuse_merkle_change() RETURNS trigger LANGUAGE plpgsql AS $$

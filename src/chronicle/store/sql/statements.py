@@ -72,6 +72,9 @@ class Statements:
     )
     count_all: str = "SELECT count(*) FROM chronicle_events"
     raw_rows: str = f"{_EVENTS} WHERE position > :after ORDER BY position LIMIT :limit"
+    rows_up_to: str = (
+        "SELECT count(*), max(position) FROM chronicle_events WHERE position <= :position"
+    )
     count_of_aggregate: str = (
         "SELECT count(*) FROM chronicle_events WHERE aggregate_id = :aggregate_id"
     )

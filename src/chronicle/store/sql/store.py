@@ -324,6 +324,12 @@ class SQLStore(CheckedStore):
     def _raw_rows(self, after: int, limit: int) -> list[RecordedEvent]:
         return self._events(self._sql.raw_rows, {"after": after, "limit": limit})
 
+    def _rows_up_to(self, position: int) -> tuple[int, int | None]:
+        with self._reading() as session:
+            row = session.fetchone(self._sql.rows_up_to, {"position": position})
+        count, highest = row if row is not None else (0, None)
+        return int(count), None if highest is None else int(highest)
+
     def _seals(self, after: int, limit: int) -> list[Seal]:
         with self._reading() as session:
             rows = session.fetchall(self._sql.seals_after, {"after": after, "limit": limit})

@@ -107,8 +107,9 @@ MIGRATIONS.append(
 )
 
 # The Merkle log (RFC 9162) the sealer keeps over commit order, and seals as tree heads: leaves
-# name their event's position; nodes are the complete subtrees above them. Both are immutable
-# like the events; an existing store's leaves are built by `chronicle migrate` afterwards.
+# name their event (position, aggregate, version); nodes are the complete subtrees above them.
+# Snapshot attestations. All immutable like the events; an existing store's leaves are built by
+# `chronicle migrate` afterwards. Events are found by id alone, for proofs.
 MIGRATIONS.append(
     (
         4,
@@ -134,6 +135,7 @@ MIGRATIONS.append(
             attested_at  TEXT    NOT NULL,
             PRIMARY KEY (aggregate_id, version)
         ) WITHOUT ROWID;
+        CREATE INDEX chronicle_events_by_event_id ON chronicle_events (event_id);
         ALTER TABLE chronicle_seals ADD COLUMN root BLOB;
         ALTER TABLE chronicle_seals ADD COLUMN previous BLOB;
         ALTER TABLE chronicle_seals ADD COLUMN key_id TEXT;
