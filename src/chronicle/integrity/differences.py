@@ -18,6 +18,8 @@ from chronicle.integrity.walk import LogWalk
 from chronicle.store.ports import SealedLog
 from chronicle.store.records import MerkleNode, Seal
 
+_WINDOW_LIMIT = 200_000
+"""At most this many events since the last matching seal are read again to name a difference."""
 _NEARBY_LEAVES = 64
 """How far ahead a moved event's leaf is looked for, when its position moved too."""
 
@@ -35,7 +37,7 @@ class DifferenceNamer:
         removed or rewritten too, the range is all that can be named.
         """
         if seal.root is not None and _stored_root(self.store, seal.event_count) != seal.root:
-            walk.window = walk.window[:0]  # the stored leaves are not what was sealed: no hint
+            # The stored leaves are not what was sealed: they cannot name anything.
             self.findings.add(
                 kind,
                 f"the log no longer matches {what} (covering {seal.event_count} events), and "
@@ -46,7 +48,8 @@ class DifferenceNamer:
                 seal=seal.number,
             )
             return
-        for offset, event in enumerate(walk.window):
+        window = self._window(walk)
+        for offset, event in enumerate(window):
             index = walk.window_start + offset
             if index >= seal.event_count:
                 break
@@ -55,11 +58,11 @@ class DifferenceNamer:
                 break
             if leaf.hash == leaf_hash(event.hash):
                 continue
-            self._name_at(kind, what, seal, leaf, event, walk.window[offset + 1 :], index)
+            self._name_at(kind, what, seal, leaf, event, window[offset + 1 :], index)
             return
         else:
             sealed_size = seal.event_count
-            seen = walk.window_start + len(walk.window)
+            seen = walk.window_start + len(window)
             if seen < sealed_size or walk.count < sealed_size:
                 leaf = self.store.merkle_leaf_at(min(seen, walk.count))
                 if leaf is not None:
@@ -74,7 +77,7 @@ class DifferenceNamer:
                         seal=seal.number,
                     )
                     return
-        first = walk.window[0] if walk.window else None
+        first = window[0] if window else None
         where = f"at or after position {first.position}" if first else "in its range"
         self.findings.add(
             kind,
@@ -85,6 +88,19 @@ class DifferenceNamer:
             index=walk.window_start + 1,
             seal=seal.number,
         )
+
+    def _window(self, walk: LogWalk) -> list[RecordedEvent]:
+        """The events the walk met since the last match, read again (at most _WINDOW_LIMIT)."""
+        wanted = min(walk.count - walk.window_start, _WINDOW_LIMIT)
+        events: list[RecordedEvent] = []
+        after = walk.window_after
+        while len(events) < wanted:
+            page = self.store.read_all(after=after, limit=min(2000, wanted - len(events)))
+            if not page:
+                break
+            events.extend(page)
+            after = page[-1].position
+        return events
 
     def _name_at(
         self,

@@ -192,7 +192,7 @@ class Verifier:
         walk = LogWalk(
             start.head, start.event_count, _frontier_or_none(self.store, start.event_count)
         )
-        walk.window_start = start.event_count
+        walk.window_start, walk.window_after = start.event_count, start.position
         return walk
 
     def _check_seal(self, seal: Seal, walk: LogWalk, event: RecordedEvent) -> None:

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from chronicle.events import RecordedEvent
 from chronicle.integrity.chains import log_step
 from chronicle.integrity.merkle import MerkleFrontier, leaf_hash
 from chronicle.store.records import Seal
 
-_WINDOW_LIMIT = 200_000
-"""At most this many events since the last matching seal are kept to name a difference."""
-
 
 @dataclass(slots=True)
 class LogWalk:
-    """The log folded so far: both log-wide hashes, and the events since the last match."""
+    """The log folded so far: both log-wide hashes, and where the last seal matched.
+
+    Events since that match (the *window*: leaf ``window_start`` on, after position
+    ``window_after``) are read again only when a seal does not match, to name the difference.
+    """
 
     head: bytes
     count: int
     frontier: MerkleFrontier | None
-    window: list[RecordedEvent] = field(default_factory=list)
-    window_start: int = 0  # the leaf index of window[0]
+    window_start: int = 0
+    window_after: int | None = None
     last_position: int | None = None
 
     def fold(self, event: RecordedEvent) -> None:
@@ -30,13 +31,10 @@ class LogWalk:
             self.frontier.append(leaf_hash(event.hash))
         self.count += 1
         self.last_position = event.position
-        if len(self.window) < _WINDOW_LIMIT:
-            self.window.append(event)
 
     def matched(self) -> None:
         """The log up to here matches a seal: differences can only lie after it."""
-        self.window.clear()
-        self.window_start = self.count
+        self.window_start, self.window_after = self.count, self.last_position
 
     def matches(self, seal: Seal) -> bool:
         if seal.root is not None and self.frontier is not None:
