@@ -213,6 +213,7 @@ def serve(
             http="httptools",
             log_level="warning",
             access_log=access_log,
+            server_header=False,  # announce no server version
         )
         if access_log:
             logging.getLogger("uvicorn.access").setLevel(logging.INFO)

@@ -15,6 +15,7 @@ def test_the_password_form_returns_a_bearer_token_that_opens_the_api(api: Api) -
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 60 * 60  # CHRONICLE_TOKEN_MINUTES' default, in seconds
     me = api.client.get("/users/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.json()["username"] == "bob" and me.json()["role"] == "member"
 
@@ -22,7 +23,8 @@ def test_the_password_form_returns_a_bearer_token_that_opens_the_api(api: Api) -
 def test_a_wrong_password_or_unknown_user_gets_401(api: Api) -> None:
     for username, password in (("bob", "wrong-password"), ("nobody", "bob-password")):
         response = api.client.post("/auth/token", data={"username": username, "password": password})
-        assert_problem(response, 401)
+        problem = assert_problem(response, 401)
+        assert problem["type"].endswith(":invalid-credentials")  # not a token problem
         assert response.headers["www-authenticate"] == "Bearer"
 
 

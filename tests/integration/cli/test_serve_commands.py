@@ -132,6 +132,8 @@ def test_serve_demo_runs_the_whole_system_on_the_store_url_it_is_given(
             f"{base}/auth/token", data={"username": "alice", "password": "alice-demo"}
         )
         assert login.status_code == 200, login.text
+        assert "server" not in login.headers  # no server version announced
+        assert login.headers["x-content-type-options"] == "nosniff"
         token = login.json()["access_token"]
         posted = httpx.post(
             f"{base}/messages",

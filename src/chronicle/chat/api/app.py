@@ -20,7 +20,7 @@ from chronicle.metrics import Metrics
 from . import problems
 from .auth import Tokens, load_secret
 from .dependencies import Services
-from .middleware import BodyLimit, HTTPMetrics
+from .middleware import BodyLimit, HTTPMetrics, SecurityHeaders
 from .routes_audit import router as audit_router
 from .routes_health import router as health_router
 from .routes_messages import router as messages_router
@@ -73,4 +73,5 @@ def create_app(settings: EventConfig | None = None) -> FastAPI:
 
     app.add_middleware(HTTPMetrics, metrics=current_metrics)
     app.add_middleware(BodyLimit, limit=settings.max_event_bytes + _BODY_MARGIN)
+    app.add_middleware(SecurityHeaders)  # outermost: also on the body limit's 413
     return app

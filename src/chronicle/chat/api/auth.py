@@ -27,6 +27,10 @@ class InvalidTokenError(ChronicleError):
     """A bearer token is missing, malformed, expired or not signed with our key."""
 
 
+class InvalidCredentialsError(ChronicleError):
+    """A log-in with a username and password that do not match an account."""
+
+
 def secret_file(settings: EventConfig) -> Path:
     """Where the generated key is kept: next to the SQLite file, else ``./data/secret_key``."""
     if settings.store_url.startswith("sqlite:///"):

@@ -26,7 +26,7 @@ from chronicle.errors import (
     UnknownAggregateError,
 )
 
-from .auth import InvalidTokenError
+from .auth import InvalidCredentialsError, InvalidTokenError
 
 log = logging.getLogger("chronicle.api")
 
@@ -60,6 +60,7 @@ class BodyTooLargeError(ChronicleError):
 _PROBLEMS: dict[type[BaseException], tuple[int, str]] = {
     NotAuthenticatedError: (401, "not-authenticated"),
     InvalidTokenError: (401, "invalid-token"),
+    InvalidCredentialsError: (401, "invalid-credentials"),
     ForbiddenError: (403, "forbidden"),
     NotFoundError: (404, "not-found"),
     UnknownAggregateError: (404, "not-found"),

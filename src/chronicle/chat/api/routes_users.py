@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from chronicle.chat.read_models import queries
 from chronicle.chat.service.accounts import create_user, update_user
 
-from .auth import InvalidTokenError
+from .auth import InvalidCredentialsError
 from .dependencies import Admin, CallerDep, CorrelationDep, ServicesDep
 from .params import UserIdPath
 from .problems import ForbiddenError, NotFoundError
@@ -23,12 +23,19 @@ router = APIRouter(tags=["users"])
 @router.post("/auth/token")
 def log_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], services: ServicesDep
-) -> dict[str, str]:
-    """Exchange a username and password (OAuth2 password form) for a bearer token."""
+) -> dict[str, str | int]:
+    """Exchange a username and password (OAuth2 password form) for a bearer token.
+
+    ``expires_in`` is the token's lifetime in seconds (RFC 6749 §5.1).
+    """
     user_id = services.credentials.authenticate(form.username, form.password)
     if user_id is None:
-        raise InvalidTokenError("wrong username or password")
-    return {"access_token": services.tokens.issue(user_id), "token_type": "bearer"}
+        raise InvalidCredentialsError("wrong username or password")
+    return {
+        "access_token": services.tokens.issue(user_id),
+        "token_type": "bearer",
+        "expires_in": services.tokens.minutes * 60,
+    }
 
 
 @router.post("/users", status_code=201)
