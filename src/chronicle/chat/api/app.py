@@ -26,6 +26,7 @@ from .routes_health import router as health_router
 from .routes_messages import router as messages_router
 from .routes_projects import router as projects_router
 from .routes_users import router as users_router
+from .strict_json import StrictJSONBodies
 
 # Room for the JSON around the largest event the store accepts.
 _BODY_MARGIN = 64 * 1024
@@ -71,6 +72,7 @@ def create_app(settings: EventConfig | None = None) -> FastAPI:
         services = getattr(app.state, "services", None)
         return services.chat.metrics if services is not None else None
 
+    app.add_middleware(StrictJSONBodies)
     app.add_middleware(HTTPMetrics, metrics=current_metrics)
     app.add_middleware(BodyLimit, limit=settings.max_event_bytes + _BODY_MARGIN)
     app.add_middleware(SecurityHeaders)  # outermost: also on the body limit's 413

@@ -48,6 +48,7 @@ ExpectedVersion = Annotated[
     int | None,
     Field(
         None,
+        strict=True,  # true is not version 1
         ge=0,
         le=MAX_VERSION,
         description="Refuse the write (409) unless the resource is at exactly this version.",
