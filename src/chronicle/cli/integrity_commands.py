@@ -96,11 +96,11 @@ def verify(
 ) -> None:
     """Check every event's hash chain, the Merkle log and every seal; exit 0 when intact.
 
-    Exit 1 names the first problem: content_changed, event_missing, event_inserted,
-    order_changed, hidden_row, snapshot_forged, seal_missing, seal_altered, fork, rollback,
-    checkpoint_signature_invalid. Seals kept outside the database (CHRONICLE_SEAL_DIR,
-    --against) are compared with the database's. The verdict says whether the seals are tied
-    to a trusted key ("trusted"), unsigned, or "unanchored" (no trusted key given).
+    Exit 1 names the first problem and its kind (the README's "Tamper evidence" lists them).
+
+    Seals kept outside the database (CHRONICLE_SEAL_DIR, --against) are compared with its own.
+
+    The verdict says what the seals are worth: trusted, unsigned or unanchored.
     """
     try:
         settings = get_settings()

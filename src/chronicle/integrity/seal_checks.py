@@ -102,8 +102,8 @@ def check_seals(seals: Sequence[Seal], trusted: TrustedKeys) -> SealFindings:
             found.problems.append(_problem(ProblemKind.SIGNATURE_INVALID, why, seal))
     if unsigned_before:
         found.warnings.append(
-            f"{_numbers(unsigned_before)} unsigned (made before a signing key was configured): "
-            "they are chained, but no key vouches for them"
+            f"{_numbers(unsigned_before)} unsigned (made while no signing key was configured): "
+            "chained, but no key vouches for them; set CHRONICLE_SIGNING_KEY for the sealer"
         )
     found.trust = _verdict(seals, trusted, found.problems)
     return found
