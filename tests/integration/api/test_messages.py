@@ -82,6 +82,31 @@ def test_an_author_edits_and_deletes_their_message_and_versions_advance(api: Api
     assert message["id"] not in [item["id"] for item in listed]
 
 
+def test_a_deleted_message_is_gone_for_readers_and_kept_for_admins_and_auditors(api: Api) -> None:
+    message = api.post_message("alice", content="a secret I regret")
+    assert api.client.delete(f"/messages/{message['id']}", headers=api.as_("alice")).is_success
+    for reader in ("bob", "alice", "auditor", "admin"):
+        gone = assert_problem(
+            api.client.get(f"/messages/{message['id']}", headers=api.as_(reader)), 410
+        )
+        assert "a secret" not in gone["detail"] and "/history" in gone["detail"]
+    admin = api.client.get(
+        f"/messages/{message['id']}", params={"include_deleted": "true"}, headers=api.as_("admin")
+    )
+    assert admin.status_code == 200 and admin.json()["content"] == "a secret I regret"
+    listed = api.client.get(
+        "/messages", params={"include_deleted": "true", "limit": 500}, headers=api.as_("admin")
+    )
+    assert message["id"] in [item["id"] for item in listed.json()["items"]]
+    for member in ("bob", "auditor"):
+        refused = api.client.get(
+            "/messages", params={"include_deleted": "true"}, headers=api.as_(member)
+        )
+        assert_problem(refused, 403)
+    history = api.client.get(f"/audit/{message['id']}/history", headers=api.as_("auditor"))
+    assert history.status_code == 200 and len(history.json()["events"]) == 2
+
+
 def test_a_member_may_not_change_another_members_message_and_nothing_is_stored(api: Api) -> None:
     message = api.post_message("alice")
     before = api.events()

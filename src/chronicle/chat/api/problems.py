@@ -45,6 +45,10 @@ class NotFoundError(ChronicleError):
     """No resource has this id."""
 
 
+class GoneError(ChronicleError):
+    """The resource existed and was deleted; its history stays in the audit trail."""
+
+
 class InvalidReferenceError(ChronicleError):
     """A field names another resource (a project, a user) that does not exist."""
 
@@ -63,6 +67,7 @@ _PROBLEMS: dict[type[BaseException], tuple[int, str]] = {
     InvalidCredentialsError: (401, "invalid-credentials"),
     ForbiddenError: (403, "forbidden"),
     NotFoundError: (404, "not-found"),
+    GoneError: (410, "gone"),
     UnknownAggregateError: (404, "not-found"),
     AggregateTypeError: (404, "not-found"),
     ConcurrencyError: (409, "concurrency-conflict"),

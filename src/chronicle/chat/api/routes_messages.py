@@ -11,11 +11,15 @@ from chronicle.chat.read_models import queries
 
 from .dependencies import Caller, CallerDep, CorrelationDep, Services, ServicesDep, Writer_
 from .params import MessageIdPath, PrintableQuery
-from .problems import ForbiddenError, InvalidReferenceError, NotFoundError
+from .problems import ForbiddenError, GoneError, InvalidReferenceError, NotFoundError
 from .results import written
 from .schemas import MAX_VERSION, MessageCreate, MessageEdit
 
 router = APIRouter(tags=["messages"])
+
+IncludeDeleted = Annotated[
+    bool, Query(description="Admins only: also deleted messages (the audit trail has them all).")
+]
 
 
 def _post(body: MessageCreate, who: Caller, services: Services, correlation: str | None):
@@ -59,22 +63,45 @@ def list_messages(
     project_id: PrintableQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     after: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None,
+    include_deleted: IncludeDeleted = False,
 ) -> dict[str, Any]:
-    """Live messages, oldest first; pass ``next`` back as ``after`` for the next page."""
+    """Live messages, oldest first; pass ``next`` back as ``after`` for the next page.
+
+    Deleted messages are left out; an admin may ask for them with ``include_deleted=true``.
+    """
+    _may_see_deleted(who, include_deleted)
     with services.chat.store.read_session() as session:
-        items, cursor = queries.messages(session, project_id=project_id, after=after, limit=limit)
+        items, cursor = queries.messages(
+            session, project_id=project_id, after=after, limit=limit, deleted=include_deleted
+        )
     return {"items": items, "next": cursor}
 
 
 @router.get("/messages/{message_id}")
 def read_message(
-    who: CallerDep, message_id: MessageIdPath, services: ServicesDep
+    who: CallerDep,
+    message_id: MessageIdPath,
+    services: ServicesDep,
+    include_deleted: IncludeDeleted = False,
 ) -> dict[str, Any]:
+    """One message. A deleted one is 410 Gone (its history stays at ``/audit/{id}/history``),
+    except for an admin who asks with ``include_deleted=true``."""
+    _may_see_deleted(who, include_deleted)
     with services.chat.store.read_session() as session:
         row = queries.message(session, message_id)
     if row is None:
         raise NotFoundError(f"no message has the id {message_id!r}")
+    if row["is_deleted"] and not include_deleted:
+        raise GoneError(
+            f"message {message_id!r} was deleted; auditors read its history at "
+            f"/audit/{message_id}/history"
+        )
     return row
+
+
+def _may_see_deleted(who: Caller, include_deleted: bool) -> None:
+    if include_deleted and who.role != "admin":
+        raise ForbiddenError("only an admin may read deleted messages outside the audit trail")
 
 
 def _check_author(services: Services, who: Caller, message_id: str) -> None:

@@ -78,13 +78,19 @@ def message(session: Session, message_id: str) -> Row | None:
 
 
 def messages(
-    session: Session, *, project_id: str | None = None, after: int | None = None, limit: int = 50
+    session: Session,
+    *,
+    project_id: str | None = None,
+    after: int | None = None,
+    limit: int = 50,
+    deleted: bool = False,
 ) -> tuple[list[Row], int | None]:
-    """Live (not deleted) messages in the order they were created, and the cursor of the next page.
-
-    The cursor is the creation position of the last message returned; it is None on the last page.
+    """Live messages (``deleted``: deleted ones too) in the order they were created, and the
+    cursor of the next page: the creation position of the last message returned (None on the
+    last page).
     """
-    sql = f"SELECT {', '.join(_MESSAGE)} FROM messages WHERE deleted = 0 AND created_position > :after"
+    live = "" if deleted else "deleted = 0 AND "
+    sql = f"SELECT {', '.join(_MESSAGE)} FROM messages WHERE {live}created_position > :after"
     params: dict[str, Any] = {"after": after or 0, "limit": limit + 1}
     if project_id is not None:
         sql += " AND project_id = :project_id"
