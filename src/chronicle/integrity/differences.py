@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from chronicle.events import RecordedEvent
 from chronicle.integrity.findings import Findings, named
-from chronicle.integrity.merkle import leaf_hash, root_from
-from chronicle.integrity.merkle_log import StoredNodes
+from chronicle.integrity.merkle import leaf_hash
+from chronicle.integrity.merkle_log import stored_root
 from chronicle.integrity.report import ProblemKind
 from chronicle.integrity.walk import LogWalk
 from chronicle.store.ports import SealedLog
@@ -36,7 +36,7 @@ class DifferenceNamer:
         not the walked event at its index is where the history differs. When those leaves were
         removed or rewritten too, the range is all that can be named.
         """
-        if seal.root is not None and _stored_root(self.store, seal.event_count) != seal.root:
+        if seal.root is not None and stored_root(self.store, seal.event_count) != seal.root:
             # The stored leaves are not what was sealed: they cannot name anything.
             self.findings.add(
                 kind,
@@ -187,10 +187,3 @@ class DifferenceNamer:
                 seal=seal.number,
                 index=seal.event_count,
             )
-
-
-def _stored_root(store: SealedLog, size: int) -> bytes | None:
-    try:
-        return root_from(StoredNodes(store), size)
-    except LookupError:
-        return None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from chronicle.errors import DuplicateKeyError, SealRefusedError
 from chronicle.events import RecordedEvent
 from chronicle.integrity.chains import LOG_GENESIS, log_step
-from chronicle.integrity.merkle import MerkleFrontier, leaf_hash
+from chronicle.integrity.merkle import MerkleFrontier, leaf_hash, root_from
 from chronicle.store.ports import SealedLog
 from chronicle.store.records import MerkleNode, Seal
 
@@ -32,6 +32,14 @@ class StoredNodes:
         if found is None:
             raise LookupError(f"no stored Merkle node at level {level}, index {index}")
         return found
+
+
+def stored_root(store: SealedLog, size: int) -> bytes | None:
+    """The root of the stored tree's first ``size`` leaves; None when a node it needs is gone."""
+    try:
+        return root_from(StoredNodes(store), size)
+    except LookupError:
+        return None
 
 
 def merkle_nodes(frontier: MerkleFrontier, event: RecordedEvent) -> list[MerkleNode]:

@@ -27,8 +27,8 @@ from chronicle.events import RecordedEvent
 from chronicle.follower import Batch, LogFollower
 from chronicle.integrity.chains import LOG_GENESIS, log_step
 from chronicle.integrity.keys import TrustedKeys
-from chronicle.integrity.merkle import MerkleFrontier, root_from
-from chronicle.integrity.merkle_log import StoredNodes, build_merkle_log, frontier_at, merkle_nodes
+from chronicle.integrity.merkle import MerkleFrontier
+from chronicle.integrity.merkle_log import build_merkle_log, frontier_at, merkle_nodes, stored_root
 from chronicle.integrity.seal_checks import signature_problem
 from chronicle.integrity.seals import (
     NO_PREVIOUS,
@@ -259,20 +259,19 @@ class Sealer:
                 f"the database's seal {newest.number} differs from the one in the seal folder: "
                 "the sealed history was replaced (a fork)"
             )
-        if newest.root is not None and self._stored_root(newest.event_count) != newest.root:
+        if newest.root is None:
+            return
+        root = stored_root(self.store, newest.event_count)
+        if root is None:
+            raise SealRefusedError(
+                f"the stored Merkle log is damaged (it lacks nodes seal {newest.number} covers): "
+                "rows of chronicle_merkle_leaves or chronicle_merkle_nodes were deleted"
+            )
+        if root != newest.root:
             raise SealRefusedError(
                 f"the stored Merkle log no longer extends seal {newest.number} of the seal "
                 "folder: the sealed history was rewritten (a fork)"
             )
-
-    def _stored_root(self, size: int) -> bytes:
-        try:
-            return root_from(StoredNodes(self.store), size)
-        except LookupError as exc:
-            raise SealRefusedError(
-                f"the stored Merkle log is damaged ({exc}): rows of chronicle_merkle_leaves or "
-                "chronicle_merkle_nodes were deleted"
-            ) from exc
 
     def _newest_evidence(self) -> Seal | None:
         """The newest seal in the seal folder (found once, then followed file by file)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -105,19 +106,7 @@ def make_seal(
     )
     if key is None:
         return unsigned
-    return Seal(
-        number,
-        position,
-        event_count,
-        head,
-        last_hash,
-        sealed_at,
-        public_key=key.public,
-        signature=key.sign(seal_payload(unsigned)),
-        root=root,
-        previous=previous,
-        key_id=key.key_id,
-    )
+    return replace(unsigned, public_key=key.public, signature=key.sign(seal_payload(unsigned)))
 
 
 def seal_to_dict(seal: Seal) -> dict[str, Any]:
