@@ -253,7 +253,7 @@ class Verifier:
                 self._findings.add(
                     ProblemKind.HIDDEN_ROW,
                     f"{named(row)} is stored but the log does not hand it out in commit order, "
-                    "so nothing checked or sealed it (a hidden row, or one behind a transaction "
+                    "so nothing checked or sealed it (a hidden row, or one behind an append "
                     "still running: --wait SECONDS waits for those)",
                     event=row,
                     index=checked + hidden,

@@ -1,9 +1,9 @@
 """PostgreSQL's dialect: commit order by transaction id, the visibility rule, its driver's errors.
 
 Commit order: each row records the id of the transaction that wrote it (``xid8``). Readers walk
-``(transaction_id, position)`` and stop below the oldest transaction still running
-(``pg_snapshot_xmin``), so an event whose position was taken early but committed late is never
-skipped, and writers never take a table lock. A reader's cursor is the pair; callers pass only
+``(transaction_id, position)`` and stop below the oldest event writer still running (see
+:mod:`.horizon`), so an event whose position was taken early but committed late is never
+skipped, writers never take a table lock, and transactions that write no events hold no one up. A reader's cursor is the pair; callers pass only
 the position, and the pair is found from it (when that event is no longer stored, the walk
 starts over from the oldest transaction: events may be re-delivered, never skipped).
 """
@@ -27,6 +27,8 @@ from chronicle.errors import (
 )
 from chronicle.store.sql.dialect import Dialect, named_to_pyformat
 
+from .horizon import HORIZON
+
 IMMUTABLE = "CH403"
 """The SQLSTATE of the guard triggers' refusal."""
 
@@ -47,7 +49,8 @@ class PostgresDialect(Dialect):
         "(transaction_id, position) > (coalesce((SELECT transaction_id FROM chronicle_events "
         "WHERE position = :after), '0'::xid8), :after)"
     )
-    visible = " AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+    visible = " AND transaction_id < :horizon::xid8"
+    horizon = HORIZON
     ids_in = "event_id = ANY(:ids::uuid[])"
     id_is = "event_id = :event_id::uuid"
     schema_table_exists = "SELECT to_regclass('chronicle_schema') IS NOT NULL"

@@ -1,9 +1,9 @@
 """The PostgreSQL schema, as numbered migrations. Append new steps; never edit a released one.
 
 Commit order: each row records the id of the transaction that wrote it (``xid8``). Readers walk
-``(transaction_id, position)`` and stop below the oldest transaction still running
-(``pg_snapshot_xmin``), so an event whose position was taken early but committed late is never
-skipped, and writers never take a table lock.
+``(transaction_id, position)`` and stop below the oldest event writer still running (see
+``horizon``), so an event whose position was taken early but committed late is never skipped,
+and writers never take a table lock.
 
 Appends go through ``chronicle_append`` (a batch) or one ``INSERT … SELECT`` (a single event):
 one round trip that checks the expected version before taking positions, chains the integrity
@@ -13,6 +13,8 @@ Concurrent writers that pass the version check together are settled by the uniqu
 """
 
 from __future__ import annotations
+
+from .horizon import WRITER_LOCK
 
 APPEND_FUNCTION = r"""
         CREATE OR REPLACE FUNCTION chronicle_append(
@@ -36,6 +38,7 @@ APPEND_FUNCTION = r"""
             v_hashes bytea[] := '{}';
             v_count integer := cardinality(p_event_ids);
         BEGIN
+            PERFORM {writer_lock};
             SELECT e.version, e.hash INTO v_current, v_previous
               FROM chronicle_events e
              WHERE e.aggregate_id = p_aggregate_id
@@ -76,11 +79,15 @@ APPEND_FUNCTION = r"""
             RETURNING e.position, e.version, e.hash;
         END
         $$;
-"""
-"""``chronicle_append`` as it is now: one call appends a batch (see the module's docstring)."""
+""".replace("{writer_lock}", WRITER_LOCK)
+"""``chronicle_append`` as it is now: one call appends a batch (see the module's docstring). It
+takes the writer lock first, before its insert gives the transaction an id (see ``horizon``)."""
+
+# Migrations 1 and 3 as released: the same function without the writer lock.
+_APPEND_FUNCTION_V3 = APPEND_FUNCTION.replace(f"            PERFORM {WRITER_LOCK};\n", "")
 
 # Migration 1 as released: the same function, with the chain rule spelled out in place.
-_APPEND_FUNCTION_V1 = APPEND_FUNCTION.replace("CREATE OR REPLACE", "CREATE").replace(
+_APPEND_FUNCTION_V1 = _APPEND_FUNCTION_V3.replace("CREATE OR REPLACE", "CREATE").replace(
     "chronicle_chain(v_previous, v_current + i, p_digests[i])",
     "sha256(v_previous || int8send(v_current + i) || p_digests[i])",
 )
@@ -196,7 +203,7 @@ MIGRATIONS.append(
         AS 'SELECT sha256(previous || int8send(version) || digest)';
 
         """
-        + APPEND_FUNCTION,
+        + _APPEND_FUNCTION_V3,
     )
 )
 
@@ -253,6 +260,10 @@ MIGRATIONS.append(
         ),
     )
 )
+
+# Followers wait only for Chronicle's own writers: both append paths take the writer lock (see
+# ``horizon``); the single-event statement does so in its own text, the function from here on.
+MIGRATIONS.append((5, APPEND_FUNCTION))
 
 CREATE_SCHEMA_TABLE = (
     "CREATE TABLE IF NOT EXISTS chronicle_schema "

@@ -40,7 +40,12 @@ class Dialect:
     """Events after the caller's cursor ``:after`` in commit order."""
 
     visible: ClassVar[str] = ""
-    """Holds back events a reader may not hand out yet (PostgreSQL: behind running writers)."""
+    """Holds back events a reader may not hand out yet (PostgreSQL: behind running writers),
+    by comparing with ``:horizon``."""
+
+    horizon: ClassVar[str | None] = None
+    """A statement whose one value is ``:horizon``, run on the reader's connection just before
+    a read that has the ``{visible}`` slot, in a snapshot of its own; None when not needed."""
 
     ids_in: ClassVar[str] = "event_id IN (SELECT value FROM json_each(:ids))"
     """Events whose id is one of the list parameter ``:ids`` (see :meth:`id_list`)."""

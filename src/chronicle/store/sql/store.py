@@ -86,8 +86,16 @@ class SQLStore(CheckedStore):
 
     # -- shared helpers ----------------------------------------------------------------------
 
-    def _events(self, statement: str, params: dict[str, Any]) -> list[RecordedEvent]:
+    def _events(
+        self, statement: str, params: dict[str, Any], *, gap_free: bool = False
+    ) -> list[RecordedEvent]:
+        """The events ``statement`` selects; ``gap_free`` when it holds back what running
+        writers may yet commit behind the cursor (its ``{visible}`` slot)."""
+        horizon = self.dialect.horizon
         with self._reading() as session:
+            if gap_free and horizon is not None:
+                row = session.fetchone(horizon)
+                params = {**params, "horizon": None if row is None else row[0]}
             rows = session.fetchall(statement, params)
         read = self._event
         return [read(row) for row in rows]
@@ -113,13 +121,15 @@ class SQLStore(CheckedStore):
         stored = self._stored_in(session, batch)
         return matching_retry(batch, stored) if stored else None
 
-    def _filtered(self, template: str, filters: Filters, **params: Any) -> list[RecordedEvent]:
+    def _filtered(
+        self, template: str, filters: Filters, *, gap_free: bool = False, **params: Any
+    ) -> list[RecordedEvent]:
         """``template`` with its ``{filters}`` slot filled from ``filters`` (values as parameters)."""
         instant = self.dialect.instant
         for name, value in filters.items():
             params[name] = instant(value) if name in ("since", "until") else value
         statement = template.replace("{filters}", "".join(FILTERS[name] for name in filters))
-        return self._events(statement, params)
+        return self._events(statement, params, gap_free=gap_free)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -145,12 +155,12 @@ class SQLStore(CheckedStore):
 
     def _read_all(self, after: int, limit: int, *, gap_free: bool) -> list[RecordedEvent]:
         statement = self._sql.read_all if gap_free else self._sql.read_visible
-        return self._events(statement, {"after": after, "limit": limit})
+        return self._events(statement, {"after": after, "limit": limit}, gap_free=gap_free)
 
     def _search(self, filters: Filters, after: int, limit: int) -> list[RecordedEvent]:
         # The same cursor and visibility bound as read_all: a page never skips an event that a
         # running transaction commits later.
-        return self._filtered(self._sql.search, filters, after=after, limit=limit)
+        return self._filtered(self._sql.search, filters, gap_free=True, after=after, limit=limit)
 
     def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
         return self._filtered(self._sql.all_events, filters, limit=limit, offset=offset)
