@@ -11,7 +11,9 @@ import uuid
 
 from chronicle.chat.domain.errors import InvalidIdError
 
-_ID = re.compile(r"^[a-z]+_[0-9a-f]{32}$")
+ID_SHAPE = re.compile(r"[a-z]+_[0-9a-f]{32}")
+"""The shape of every chat aggregate id, matched whole (``fullmatch``: ``$`` would let a trailing
+newline through); anything else cannot name a stored aggregate."""
 
 
 def new_id(aggregate_type: str) -> str:
@@ -21,7 +23,7 @@ def new_id(aggregate_type: str) -> str:
 
 def check_id(value: str, aggregate_type: str, field: str) -> str:
     """``value`` if it is an id of ``aggregate_type``; a typed error naming ``field`` otherwise."""
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or ID_SHAPE.fullmatch(value) is None:
         raise InvalidIdError(f"{field} must be a {aggregate_type} id like {new_id(aggregate_type)}")
     if not value.startswith(aggregate_type.lower() + "_"):
         raise InvalidIdError(f"{field} must be a {aggregate_type} id, not {value!r}")

@@ -54,6 +54,7 @@ def test_a_message_of_the_longest_allowed_length_is_accepted() -> None:
         ({"message_type": "video"}, "message_type"),
         ({"project_id": "ticket_" + "0" * 32}, "project_id"),
         ({"message_id": "message_NOT-HEX"}, "message_id"),
+        ({"project_id": "project_" + "0" * 32 + "\n"}, "project_id"),
     ],
 )
 def test_a_message_with_a_bad_author_type_or_id_is_refused(
