@@ -6,9 +6,9 @@ must stop below every transaction that may still commit events. PostgreSQL's own
 database of the cluster), so one idle-in-transaction session, a report or a ``pg_dump`` next
 door would stall every follower. Chronicle narrows it to its own writers:
 
-*The writer rule.* Every transaction that inserts events takes :data:`WRITER_LOCK` (a shared,
-transaction-scoped advisory lock: writers never wait for each other) **before** it is given a
-transaction id, and keeps it until it ends. Both append paths do so as their first step: the
+*The writer rule.* Every transaction that inserts events takes :data:`WRITER_LOCK` (a
+transaction-scoped advisory lock keyed by its backend: writers never wait for each other)
+**before** it is given a transaction id, and keeps it until it ends. Both append paths do so as their first step: the
 single-event ``INSERT … SELECT`` locks in a CTE its row is built from, ``chronicle_append``
 locks before its first statement. Nothing else inserts events.
 
@@ -39,13 +39,11 @@ least-privilege logins compute the same bound as a superuser.
 from __future__ import annotations
 
 WRITER_LOCK_CLASS = 0x6368726F
-"""The advisory lock's first key ("chro"); with :data:`WRITER_LOCK_OBJECT` it shows in
-``pg_locks`` as ``classid``, ``objid`` and ``objsubid = 2`` (the two-key form)."""
+"""The advisory lock's first key ("chro"). The second is the writer's backend pid, so writers
+never contend for one lock entry; in ``pg_locks`` it shows as ``classid``, ``objid`` (the pid)
+and ``objsubid = 2`` (the two-key form)."""
 
-WRITER_LOCK_OBJECT = 1
-"""The advisory lock's second key: Chronicle's event writers."""
-
-WRITER_LOCK = f"pg_advisory_xact_lock_shared({WRITER_LOCK_CLASS}, {WRITER_LOCK_OBJECT})"
+WRITER_LOCK = f"pg_advisory_xact_lock_shared({WRITER_LOCK_CLASS}, pg_backend_pid())"
 """The call every event-writing transaction makes before its first insert."""
 
 HORIZON = f"""
@@ -61,8 +59,7 @@ holders AS MATERIALIZED (
                FILTER (WHERE locktype = 'transactionid') AS ids
       FROM pg_locks
      WHERE granted
-       AND ((locktype = 'advisory' AND classid = {WRITER_LOCK_CLASS}
-             AND objid = {WRITER_LOCK_OBJECT} AND objsubid = 2
+       AND ((locktype = 'advisory' AND classid = {WRITER_LOCK_CLASS} AND objsubid = 2
              AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
             OR (locktype = 'transactionid' AND mode = 'ExclusiveLock'))
      GROUP BY virtualtransaction
