@@ -10,6 +10,7 @@ import sys
 
 from chronicle.cli import (  # noqa: F401  (each registers its commands)
     audit_commands,
+    import_commands,
     integrity_commands,
     projection_commands,
     proof_commands,

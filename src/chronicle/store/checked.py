@@ -19,6 +19,7 @@ from chronicle.store.prepare import (
     PreparedAppend,
     check_event_id,
     check_name,
+    check_recorded_at,
     check_version,
     now_utc,
     prepare_append,
@@ -143,6 +144,34 @@ class CheckedStore:
             max_event_bytes=self._max_event_bytes,
         )
         return self._append(batch, inline)
+
+    def import_events(
+        self,
+        aggregate_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int,
+        aggregate_type: str,
+        user_id: str | None,
+        recorded_at: datetime,
+    ) -> list[RecordedEvent]:
+        """``append`` for history recorded elsewhere: the batch keeps ``recorded_at``.
+
+        Everything else is the normal append (checks, limits, hash chain, an expected version
+        required, a retry of the same batch returning the stored events); no inline handler
+        runs, so read models catch up by replay.
+        """
+        check_version(expected_version, "expected_version", allow_none=False)
+        batch = prepare_append(
+            aggregate_id,
+            events,
+            expected_version=expected_version,
+            aggregate_type=aggregate_type,
+            user_id=user_id,
+            max_event_bytes=self._max_event_bytes,
+            recorded_at=check_recorded_at(recorded_at),
+        )
+        return self._append(batch, None)
 
     def get_events_for_aggregate(
         self, aggregate_id: str, from_version: int = 0, to_version: int | None = None

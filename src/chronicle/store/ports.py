@@ -98,6 +98,8 @@ class Capabilities:
     ``roles``: ``create_app_role`` makes a least-privilege database role.
     ``raw_sql``: ``execute_raw`` runs SQL against the event tables (maintenance, attack tests).
     ``durable``: what is committed survives the process.
+    ``compression``: old events' payloads can be re-encoded (``uncompressed_payloads``,
+    ``rewrite_payloads``, ``dictionaries``…; see :mod:`chronicle.compression`).
     """
 
     gap_free_order: bool = True
@@ -106,6 +108,7 @@ class Capabilities:
     roles: bool = False
     raw_sql: bool = True
     durable: bool = True
+    compression: bool = True
 
     def has(self, name: str) -> bool:
         value = getattr(self, name, None)
@@ -153,6 +156,26 @@ class EventLog(Protocol):
         ...
 
     def get_event_count(self, aggregate_id: str | None = None) -> int: ...
+
+
+@runtime_checkable
+class EventImporter(Protocol):
+    """Appends of history recorded elsewhere, each batch with the instant it was recorded."""
+
+    def import_events(
+        self,
+        aggregate_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int,
+        aggregate_type: str,
+        user_id: str | None,
+        recorded_at: datetime,
+    ) -> list[RecordedEvent]:
+        """An append (same checks, hash chain and idempotent retry) whose events all keep the
+        timestamp ``recorded_at``: timezone-aware UTC, not in the future beyond a few minutes
+        (``InvalidEventError`` otherwise). No inline handler runs."""
+        ...
 
 
 @runtime_checkable
@@ -390,6 +413,11 @@ class AttestingStore(AggregateStore, AttestationStore, SealStore, Protocol):
 
 
 @runtime_checkable
+class ImportingLog(EventLog, EventImporter, Protocol):
+    """What an importer needs: the aggregates' events to compare with, and imports."""
+
+
+@runtime_checkable
 class CheckpointedLog(LogReader, CheckpointStore, Protocol):
     """What a log follower with a named checkpoint needs (the relay)."""
 
@@ -407,6 +435,7 @@ class ProjectionStore(LogReader, EventLog, CheckpointStore, SessionFactory, Prot
 @runtime_checkable
 class EventStore(
     EventLog,
+    EventImporter,
     LogReader,
     SnapshotStore,
     AttestationStore,

@@ -13,7 +13,7 @@ import uuid
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from chronicle.errors import DuplicateEventError, EventTooLargeError, InvalidEventError
 from chronicle.events import NewEvent, RecordedEvent
@@ -105,6 +105,29 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+RECORDED_SKEW = timedelta(minutes=5)
+"""How far past this host's clock an imported timestamp may be (the exporting host's clock)."""
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def check_recorded_at(value: object, what: str = "recorded_at") -> datetime:
+    """The instant an imported batch was first recorded: a timezone-aware UTC datetime from
+    1970 on and not in the future beyond :data:`RECORDED_SKEW`; ``InvalidEventError`` otherwise.
+    """
+    if not isinstance(value, datetime):
+        raise InvalidEventError(f"{what} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() != timedelta(0):
+        raise InvalidEventError(
+            f"{what} must be timezone-aware UTC (for example 2026-01-01T00:00:00Z), "
+            f"got {value.isoformat()}"
+        )
+    if value < _EARLIEST or value > now_utc() + RECORDED_SKEW:
+        raise InvalidEventError(
+            f"{what} must lie between 1970 and now (+{RECORDED_SKEW}), got {value.isoformat()}"
+        )
+    return value.astimezone(UTC)
+
+
 def prepare_append(
     aggregate_id: str,
     events: Sequence[NewEvent],
@@ -113,8 +136,13 @@ def prepare_append(
     aggregate_type: str,
     user_id: str | None,
     max_event_bytes: int,
+    recorded_at: datetime | None = None,
 ) -> PreparedAppend:
-    """Validate and encode an append; raise ``InvalidEventError`` on the first broken rule."""
+    """Validate and encode an append; raise ``InvalidEventError`` on the first broken rule.
+
+    Every event of the batch gets one timestamp: now, or ``recorded_at`` (an import, already
+    checked by :func:`check_recorded_at`).
+    """
     check_name(aggregate_id, "aggregate_id")
     check_name(aggregate_type, "aggregate_type")
     check_version(expected_version, "expected_version", allow_none=True)
@@ -126,7 +154,7 @@ def prepare_append(
     if len(events) > MAX_BATCH:
         raise InvalidEventError(f"an append takes at most {MAX_BATCH} events, got {len(events)}")
 
-    timestamp = now_utc()
+    timestamp = now_utc() if recorded_at is None else recorded_at
     stamp = format_timestamp(timestamp)
     seen: set[str] = set()
     prepared = []
