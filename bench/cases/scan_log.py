@@ -1,13 +1,12 @@
 """Case 6: read the whole log in commit order, decoded into events.
 
 Chronicle pages through ``read_all`` (on PostgreSQL in ``(transaction_id, position)`` order below
-the oldest running transaction); the raw driver pages through the same rows by position; the peer
+the oldest event writer still running); the raw driver pages through the same rows by position; the peer
 reads its notification log and maps each notification to its domain event.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from bench import fill, payload
@@ -39,26 +38,6 @@ def _peer_scan(app: Any, page: int) -> int:
     return count
 
 
-def _wait_until_readable(conn: Any, backend: str, timeout: float = 60.0) -> None:
-    """Wait until ``read_all`` may hand out every filled row (PostgreSQL only).
-
-    ``read_all`` stops below the oldest transaction still running anywhere on the server, so a
-    long transaction of another client can hold freshly filled rows back for a while.
-    """
-    if backend != "postgresql":
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = conn.execute(
-            "SELECT (SELECT max(transaction_id) FROM chronicle_events) "
-            "< pg_snapshot_xmin(pg_current_snapshot())"
-        ).fetchone()
-        if row and row[0]:
-            return
-        time.sleep(0.05)
-    raise RuntimeError("another client's transaction held the filled log back for too long")
-
-
 def build(site: Site, scale: Scale) -> list[Benchmark]:
     total, page = scale.scan_events, scale.page
     store, place = chronicle_store(site, "scan")
@@ -79,7 +58,6 @@ def build(site: Site, scale: Scale) -> list[Benchmark]:
     for filled in (conn, with_peer):
         filled.execute("ANALYZE")
     with_peer.close()
-    _wait_until_readable(conn, site.backend)
 
     return [
         Benchmark(

@@ -49,6 +49,10 @@ class EventConfig(BaseSettings):
     retention_days: int = Field(365, ge=0, validation_alias="EVENT_STORE_RETENTION_DAYS")
     snapshot_interval: int = Field(100, ge=0, validation_alias="EVENT_STORE_SNAPSHOT_INTERVAL")
     compression_enabled: bool = Field(True, validation_alias="EVENT_STORE_COMPRESSION_ENABLED")
+    compression: Literal["zstd", "gzip"] = Field("zstd", validation_alias="CHRONICLE_COMPRESSION")
+    compress_after_days: int = Field(
+        7, ge=0, le=36500, validation_alias="CHRONICLE_COMPRESS_AFTER_DAYS"
+    )
     publish_to_queue: bool = Field(False, validation_alias="EVENT_PUBLISH_TO_QUEUE")
     queue_url: str = Field("redis://localhost:6379/0", validation_alias="EVENT_QUEUE_URL")
     queue_name: str = Field(

@@ -59,6 +59,19 @@ class Metrics:
             ["projection"],
             registry=r,
         )
+        self.events_compressed = Counter(
+            "chronicle_events_compressed",
+            "Events whose payload the compressor re-encoded, by codec.",
+            ["codec"],
+            registry=r,
+        )
+        self.stored_payload_bytes = Gauge(
+            "chronicle_stored_payload_bytes",
+            "Stored bytes of event payloads (data and metadata) by codec, as of the last "
+            "compression run.",
+            ["codec"],
+            registry=r,
+        )
         self.sealer_refusing = Gauge(
             "chronicle_sealer_refusing",
             "1 while the sealer refuses to sign because the database no longer extends the seals "

@@ -23,6 +23,7 @@ from chronicle.bootstrap import (
 from chronicle.chat.domain.events import chat_events
 from chronicle.chat.read_models import READ_MODELS
 from chronicle.chat.service.writer import Writer
+from chronicle.compression import CompressionReport, Compressor
 from chronicle.config import EventConfig, get_settings
 from chronicle.errors import ConfigurationError
 from chronicle.events import RecordedEvent
@@ -35,6 +36,7 @@ from chronicle.publishing.metrics import RelayMetrics
 from chronicle.publishing.relay import Relay
 from chronicle.repository import Repository
 from chronicle.store.instrumented import InstrumentedStore
+from chronicle.store.payloads import NAMES
 from chronicle.store.ports import EventStore
 
 if TYPE_CHECKING:
@@ -176,12 +178,28 @@ def snapshot_check(store: EventStore) -> Callable[[], list[Problem]]:
     return partial(check_snapshots, store, snapshot_replay(store))
 
 
+COMPRESS_INTERVAL = 300.0
+"""Seconds between the worker's compression runs (each compresses all that has become old)."""
+
+
+def compression_counted(chat: ChatContext) -> Callable[[CompressionReport], None]:
+    """What the worker does after each compression run: count it into the chat's metrics."""
+    metrics, store = chat.metrics, chat.store
+
+    def counted(report: CompressionReport) -> None:
+        metrics.events_compressed.labels(report.codec).inc(report.events)
+        for codec, (_, size) in store.payload_bytes().items():  # type: ignore[attr-defined]
+            metrics.stored_payload_bytes.labels(NAMES.get(codec, str(codec))).set(size)
+
+    return counted
+
+
 def worker_tasks(
     chat: ChatContext, stop: threading.Event, *, poll_interval: float, seal_interval: float
 ) -> dict[str, Task]:
     """``chronicle worker``'s pieces by name: each async read model's runner, the sealer, the
-    snapshot attestor and, with EVENT_PUBLISH_TO_QUEUE=true, the relay. Each runs until ``stop``
-    is set."""
+    snapshot attestor, with EVENT_STORE_COMPRESSION_ENABLED=true the compressor, and with
+    EVENT_PUBLISH_TO_QUEUE=true the relay. Each runs until ``stop`` is set."""
     from chronicle.integrity.attestation import SnapshotAttestor
 
     tasks: dict[str, Task] = {}
@@ -194,6 +212,14 @@ def worker_tasks(
     # Attests what the sealer sealed, as often: loads use only attested snapshots.
     attestor = SnapshotAttestor(chat.store, snapshot_replay(chat.store))
     tasks["snapshot attestor"] = partial(attestor.follow, stop, seal_interval)
+    if chat.settings.compression_enabled and chat.store.capabilities.compression:
+        settings = chat.settings
+        compressor = Compressor(
+            chat.store, codec=settings.compression, after_days=settings.compress_after_days
+        )
+        tasks["compressor"] = partial(
+            compressor.follow, stop, COMPRESS_INTERVAL, compression_counted(chat)
+        )
     if chat.settings.publish_to_queue:
         relay = Relay(
             chat.store,

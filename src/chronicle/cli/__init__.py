@@ -12,6 +12,7 @@ from chronicle.cli import (  # noqa: F401  (each registers its commands)
     audit_commands,
     import_commands,
     integrity_commands,
+    lifecycle_commands,
     projection_commands,
     proof_commands,
     publish_commands,

@@ -8,6 +8,7 @@ from rich.table import Table
 from chronicle.chat.wiring import projection_modes
 from chronicle.cli.app import JsonOption, StoreOption, command, console, print_json, store_for
 from chronicle.cli.publish_commands import configured_lag
+from chronicle.compression import stored_sizes
 from chronicle.errors import UnsupportedOperationError
 from chronicle.integrity.merkle_log import build_merkle_log
 from chronicle.projections.status import ProjectionStatus, projection_status
@@ -97,12 +98,19 @@ def stats(
         result = store.stats()
         lag = configured_lag(store)
         read_models = read_model_status(store)
+        payloads = stored_sizes(store) if store.capabilities.compression else []
+    stored = sum(size.stored_bytes for size in payloads)
+    ratio = sum(size.logical_bytes for size in payloads) / stored if stored else None
     if as_json:
         print_json(
             {
                 **result.to_dict(),
                 "publishing_lag": lag.to_dict() if lag else None,
                 "read_models": [status.to_dict() for status in read_models],
+                "payloads": {
+                    "by_codec": [size.to_dict() for size in payloads],
+                    "ratio": None if ratio is None else round(ratio, 3),
+                },
             }
         )
         return
@@ -113,6 +121,15 @@ def stats(
     console.print(f"oldest: {result.oldest_event or '-'}   newest: {result.newest_event or '-'}")
     if lag is not None:
         console.print(f"publishing lag: {lag.events} events, {lag.seconds:.1f} s")
+    if payloads:
+        console.print(
+            "payloads: "
+            + ", ".join(
+                f"{size.codec} {size.events} events {_size(size.stored_bytes)}" for size in payloads
+            )
+            + f" (stored {ratio or 1.0:.2f}x smaller than their content)",
+            highlight=False,
+        )
     for status in read_models:
         console.print(
             f"read model {status.name} ({status.mode}): lag {status.lag_events} events, "

@@ -83,7 +83,12 @@ class MemoryEventStore(CheckedStore):
 
     backend = "memory"
     capabilities = Capabilities(
-        gap_free_order=True, server_wakeup=True, roles=False, raw_sql=False, durable=False
+        gap_free_order=True,
+        server_wakeup=True,
+        roles=False,
+        raw_sql=False,
+        durable=False,
+        compression=False,  # events are kept as objects: there are no stored bytes to shrink
     )
 
     def __init__(self, *, max_event_bytes: int = 1024 * 1024) -> None:

@@ -20,11 +20,54 @@ def test_the_worker_runs_each_async_read_model_and_the_sealer(store_url: str) ->
     finally:
         chat.close()
     assert sorted(tasks) == [
+        "compressor",
         "projection activity",
         "projection messages",
         "sealer",
         "snapshot attestor",
     ]
+
+
+def test_the_worker_compresses_only_when_compression_is_on(store_url: str) -> None:
+    chat = open_chat(store_url, settings=load_settings(compression_enabled=False))
+    try:
+        tasks = worker_tasks(chat, threading.Event(), poll_interval=0.1, seal_interval=0.1)
+    finally:
+        chat.close()
+    assert "compressor" not in tasks
+
+
+def test_the_worker_compressor_compresses_old_events_and_counts_them(store_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chronicle.chat.wiring import compression_counted
+    from chronicle.compression import Compressor
+    from tests.support.chat_history import chat_history
+
+    chat = open_chat(store_url, settings=load_settings())
+    try:
+        chat_history(chat.store)
+        later = datetime.now(UTC) + timedelta(days=30)
+        compressor = Compressor(chat.store, clock=lambda: later)
+        stop = threading.Event()
+        runs: list[int] = []
+        counted = compression_counted(chat)
+
+        def count_then_stop(report) -> None:  # type: ignore[no-untyped-def]
+            counted(report)
+            runs.append(report.events)
+            stop.set()
+
+        compressor.follow(stop, 0.01, count_then_stop)
+        metrics = chat.metrics.registry
+        assert runs == [605]
+        assert (
+            metrics.get_sample_value("chronicle_events_compressed_total", {"codec": "zstd"}) == 605
+        )
+        stored = metrics.get_sample_value("chronicle_stored_payload_bytes", {"codec": "zstd"})
+        assert stored is not None and stored > 0
+    finally:
+        chat.close()
 
 
 def test_the_worker_runs_the_relay_only_when_publishing_is_on(store_url: str) -> None:

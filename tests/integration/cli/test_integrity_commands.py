@@ -15,6 +15,7 @@ from chronicle import NewEvent
 from chronicle.bootstrap import open_store
 from chronicle.cli import app
 from chronicle.config import get_settings
+from chronicle.errors import ImmutableEventError
 from chronicle.integrity.keys import key_id
 from chronicle.integrity.signing import load_signing_key, new_signing_key_text, public_key_text
 
@@ -75,7 +76,7 @@ def test_verify_exits_one_naming_the_first_changed_event(store_url: str, signing
             store.execute_raw("DROP TRIGGER chronicle_events_refuse_update")  # type: ignore[attr-defined]
         else:
             store.execute_raw(  # type: ignore[attr-defined]
-                "ALTER TABLE chronicle_events DISABLE TRIGGER chronicle_events_refuse_change"
+                "ALTER TABLE chronicle_events DISABLE TRIGGER chronicle_events_guard_update"
             )
         store.execute_raw(  # type: ignore[attr-defined]
             f"UPDATE chronicle_events SET user_id = 'mallory' WHERE position = {event.position}"
@@ -106,7 +107,7 @@ def test_a_malformed_signing_key_stops_with_exit_code_two(
     assert result.exit_code == 2 and "CHRONICLE_SIGNING_KEY" in result.output
 
 
-def test_the_application_role_may_insert_and_select_events_but_not_change_them(
+def test_the_application_role_may_insert_select_and_reencode_events_but_not_change_them(
     postgres_schema_url: str,
 ) -> None:
     role = f"chronicle_app_{uuid.uuid4().hex[:8]}"
@@ -128,8 +129,12 @@ def test_the_application_role_may_insert_and_select_events_but_not_change_them(
                 aggregate_type="Message",
             )
             assert store.get_event_count() == 1
+            # It may re-encode payloads (the worker compresses), which the guard allows only
+            # as a change of codec with nothing else changed: a plain rewrite is refused.
+            with pytest.raises(ImmutableEventError):
+                store.execute_raw("UPDATE chronicle_events SET data = data")  # type: ignore[attr-defined]
             for statement in (
-                "UPDATE chronicle_events SET data = data",
+                "UPDATE chronicle_events SET codec = 1, user_id = 'mallory'",
                 "DELETE FROM chronicle_events",
                 "TRUNCATE chronicle_events",
                 "ALTER TABLE chronicle_events DISABLE TRIGGER ALL",

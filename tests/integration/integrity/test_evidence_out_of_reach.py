@@ -23,6 +23,7 @@ from chronicle.integrity.keys import key_id
 from chronicle.integrity.seals import read_seal_folder
 from chronicle.integrity.signing import load_signing_key, new_signing_key_text
 from chronicle.store.codec import canonical_object
+from chronicle.store.postgres.horizon import WRITER_LOCK
 
 KEY = load_signing_key(new_signing_key_text())
 TRUSTED = {key_id(KEY.public): KEY.public}
@@ -207,15 +208,17 @@ def test_a_row_the_log_does_not_hand_out_is_reported_hidden(
     assert template.aggregate_id == "message_a"
 
 
-def test_verify_fails_while_a_running_transaction_holds_events_back(
+def test_verify_fails_while_an_append_still_running_holds_events_back(
     store: EventStore, postgres_url: str
 ) -> None:
     if store.backend != "postgresql":
-        pytest.skip("only PostgreSQL holds events back behind running transactions")
+        pytest.skip("only PostgreSQL holds events back behind running appends")
     history(store)
     caught_up(store)
-    # Another session of the same server takes a transaction id and keeps it open.
+    # Another session takes the writer lock and a transaction id, as an append does, and
+    # stays open.
     with psycopg.connect(postgres_url, autocommit=False) as blocker:
+        blocker.execute(f"SELECT {WRITER_LOCK}")
         blocker.execute("SELECT pg_current_xact_id()")
         store.append(
             "message_late", [NewEvent("MessageCreated", {})], expected_version=0, aggregate_type="M"

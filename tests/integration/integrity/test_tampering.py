@@ -29,7 +29,8 @@ DROP_GUARDS = {
         "DROP TRIGGER IF EXISTS chronicle_seals_refuse_delete",
     ],
     "postgresql": [
-        "DROP TRIGGER IF EXISTS chronicle_events_refuse_change ON chronicle_events",
+        "DROP TRIGGER IF EXISTS chronicle_events_guard_update ON chronicle_events",
+        "DROP TRIGGER IF EXISTS chronicle_events_refuse_delete ON chronicle_events",
         "DROP TRIGGER IF EXISTS chronicle_seals_refuse_change ON chronicle_seals",
     ],
 }

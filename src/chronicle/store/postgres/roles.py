@@ -32,8 +32,12 @@ _EVIDENCE = (
     "chronicle_snapshot_attestations",
 )
 """Written by the sealer only; read by everyone who verifies."""
+_PAYLOAD_COLUMNS = ("data", "metadata", "codec")
+"""What the application role may rewrite in an event row: its payload's encoding (the worker
+compresses old events); the guard trigger refuses any such UPDATE that touches anything else."""
 _TABLES = (
     "chronicle_events",
+    "chronicle_dictionaries",
     "chronicle_snapshots",
     "chronicle_checkpoints",
     "chronicle_schema",
@@ -44,8 +48,9 @@ _TABLES = (
 def create_app_role(pool: ConnectionPool, role: str) -> list[str]:
     """A NOLOGIN group role for the application; returns the SQL run.
 
-    It may INSERT (chosen columns) and SELECT events, INSERT and SELECT snapshots, keep its
-    checkpoints and SELECT the evidence; it may not write seals, the Merkle log or attestations.
+    It may INSERT (chosen columns) and SELECT events, re-encode their payloads (compression),
+    INSERT and SELECT compression dictionaries and snapshots, keep its checkpoints and SELECT
+    the evidence; it may not write seals, the Merkle log or attestations.
     Login roles join it (``CREATE ROLE app LOGIN PASSWORD '…' IN ROLE <role>``).
     """
     name = _identifier(role)
@@ -125,6 +130,10 @@ def _app_grants(name: sql.Identifier, schema: str) -> list[sql.Composed]:
         sql.SQL("GRANT INSERT ({}) ON chronicle_events TO {}").format(
             sql.SQL(", ").join(map(sql.Identifier, _APP_INSERT_COLUMNS)), name
         ),
+        sql.SQL("GRANT UPDATE ({}) ON chronicle_events TO {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, _PAYLOAD_COLUMNS)), name
+        ),
+        sql.SQL("GRANT SELECT, INSERT ON chronicle_dictionaries TO {}").format(name),
         sql.SQL("GRANT SELECT, INSERT ON chronicle_snapshots TO {}").format(name),
         sql.SQL("GRANT SELECT, INSERT, UPDATE ON chronicle_checkpoints TO {}").format(name),
         sql.SQL(
@@ -143,7 +152,8 @@ def _sealer_grants(name: sql.Identifier, schema: str) -> list[sql.Composed]:
         # chronicle_append runs with its caller's rights, so the sealer calling it still may
         # not insert an event.
         sql.SQL(
-            "GRANT SELECT ON chronicle_events, chronicle_snapshots, chronicle_checkpoints TO {}"
+            "GRANT SELECT ON chronicle_events, chronicle_dictionaries, chronicle_snapshots, "
+            "chronicle_checkpoints TO {}"
         ).format(name),
         sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(_tables(_EVIDENCE), name),
     ]

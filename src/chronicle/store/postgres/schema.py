@@ -265,6 +265,71 @@ MIGRATIONS.append(
 # ``horizon``); the single-event statement does so in its own text, the function from here on.
 MIGRATIONS.append((5, APPEND_FUNCTION))
 
+# Compression (see chronicle.store.payloads): a row's payload may be re-encoded, and nothing else
+# about it changed. The guard lets an UPDATE through only when it changes the codec and leaves
+# every column but the payload (data, metadata) and the codec as it was; the integrity hash is
+# over the decoded content, so a re-encoding that changed the content fails verification.
+# Dictionaries are kept forever, like the events whose payloads need them.
+MIGRATIONS.append(
+    (
+        6,
+        r"""
+        CREATE TABLE chronicle_dictionaries (
+            number     integer          PRIMARY KEY CHECK (number >= 1),
+            digest     bytea            NOT NULL UNIQUE CHECK (length(digest) = 32),
+            dictionary bytea            NOT NULL,
+            samples    integer          NOT NULL CHECK (samples >= 0),
+            ratio      double precision NOT NULL,
+            trained_at timestamptz      NOT NULL
+        );
+        CREATE FUNCTION chronicle_refuse_dictionary_change() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'chronicle: compression dictionaries are immutable (% refused)',
+                TG_OP USING ERRCODE = 'CH403';
+        END
+        $$;
+        CREATE TRIGGER chronicle_dictionaries_refuse_change
+            BEFORE UPDATE OR DELETE ON chronicle_dictionaries
+            FOR EACH ROW EXECUTE FUNCTION chronicle_refuse_dictionary_change();
+        CREATE TRIGGER chronicle_dictionaries_refuse_truncate
+            BEFORE TRUNCATE ON chronicle_dictionaries
+            FOR EACH STATEMENT EXECUTE FUNCTION chronicle_refuse_dictionary_change();
+        ALTER TABLE chronicle_dictionaries
+            ENABLE ALWAYS TRIGGER chronicle_dictionaries_refuse_change;
+        ALTER TABLE chronicle_dictionaries
+            ENABLE ALWAYS TRIGGER chronicle_dictionaries_refuse_truncate;
+
+        CREATE FUNCTION chronicle_guard_event_update() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.codec IS DISTINCT FROM OLD.codec AND NEW.codec IN (0, 1, 2)
+               AND to_jsonb(NEW) - 'data' - 'metadata' - 'codec'
+                   = to_jsonb(OLD) - 'data' - 'metadata' - 'codec' THEN
+                RETURN NEW;
+            END IF;
+            RAISE EXCEPTION 'chronicle: stored events are immutable (UPDATE refused)'
+                USING ERRCODE = 'CH403',
+                      HINT = 'Only a re-encoding of the payload, which changes the codec and '
+                             'nothing else, is allowed.';
+        END
+        $$;
+        DROP TRIGGER chronicle_events_refuse_change ON chronicle_events;
+        CREATE TRIGGER chronicle_events_refuse_delete
+            BEFORE DELETE ON chronicle_events
+            FOR EACH ROW EXECUTE FUNCTION chronicle_refuse_change();
+        CREATE TRIGGER chronicle_events_guard_update
+            BEFORE UPDATE ON chronicle_events
+            FOR EACH ROW EXECUTE FUNCTION chronicle_guard_event_update();
+        ALTER TABLE chronicle_events ENABLE ALWAYS TRIGGER chronicle_events_refuse_delete;
+        ALTER TABLE chronicle_events ENABLE ALWAYS TRIGGER chronicle_events_guard_update;
+        ALTER TABLE chronicle_events
+            ADD CONSTRAINT chronicle_events_known_codec CHECK (codec IN (0, 1, 2));
+        CREATE INDEX chronicle_events_uncompressed ON chronicle_events (position)
+            WHERE codec = 0;
+        """,
+    )
+)
+
 CREATE_SCHEMA_TABLE = (
     "CREATE TABLE IF NOT EXISTS chronicle_schema "
     "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"

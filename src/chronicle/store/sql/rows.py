@@ -9,18 +9,39 @@ from typing import Any
 import orjson
 
 from chronicle.events import RecordedEvent
+from chronicle.store.payloads import PayloadError
 from chronicle.store.records import Seal, Snapshot
 
 Row = Sequence[Any]
 
 
-def event_reader(timestamp: Callable[[Any], datetime]) -> Callable[[Row], RecordedEvent]:
-    """Reads a row of ``EVENT_COLUMNS``; ``timestamp`` turns the stored time into a datetime."""
+UNREADABLE = "chronicle:unreadable"
+"""The one key of the content an event is read with when its stored payload cannot be decoded."""
+
+
+def event_reader(
+    timestamp: Callable[[Any], datetime], decode: Callable[[int, bytes], bytes]
+) -> Callable[[Row], RecordedEvent]:
+    """Reads a row of ``EVENT_COLUMNS``; ``timestamp`` turns the stored time into a datetime,
+    ``decode`` a payload stored with a codec (see :mod:`chronicle.store.payloads`) into its
+    canonical bytes.
+
+    A payload that does not decode (only a write behind Chronicle's back makes one) is read as
+    ``{"chronicle:unreadable": why}``: reads go on, and since that is not the content the hash
+    covers, ``chronicle verify`` names the event as changed.
+    """
     loads = orjson.loads
 
     def read(row: Row) -> RecordedEvent:
-        # The hot loop of every read: positional arguments in field order, bytes straight
-        # into orjson.
+        try:
+            if row[13]:  # an old event, re-encoded: decoded here, on every read path
+                data = loads(decode(row[13], row[8]))
+                metadata = loads(decode(row[13], row[9]))
+            else:
+                data, metadata = loads(row[8]), loads(row[9])
+        except (PayloadError, orjson.JSONDecodeError) as exc:
+            data, metadata = {UNREADABLE: str(exc)}, {}
+        # The hot loop of every read: positional arguments in field order.
         return RecordedEvent(
             row[1],  # event_id
             row[2],  # aggregate_id
@@ -30,8 +51,8 @@ def event_reader(timestamp: Callable[[Any], datetime]) -> Callable[[Row], Record
             row[0],  # position
             timestamp(row[6]),
             row[7],  # user_id
-            loads(row[8]),  # data
-            loads(row[9]),  # metadata
+            data,
+            metadata,
             row[10],  # schema_version
             row[11],  # partition
             row[12],  # hash

@@ -14,7 +14,7 @@ from chronicle.store.sql.dialect import Dialect
 
 EVENT_COLUMNS = (
     "position, {event_id}, aggregate_id, aggregate_type, event_type, version, timestamp, "
-    "user_id, data, metadata, schema_version, partition, hash"
+    "user_id, data, metadata, schema_version, partition, hash, codec"
 )
 """The columns of a stored event, in the order :func:`~chronicle.store.sql.rows.event_reader`
 reads them."""
@@ -159,6 +159,33 @@ class Statements:
     )
     stats_by_event_type: str = (
         "SELECT event_type, count(*) FROM chronicle_events GROUP BY 1 ORDER BY 1"
+    )
+    # -- payloads and their codecs (compression) -----------------------------------------------
+    uncompressed_payloads: str = (
+        "SELECT position, data, metadata FROM chronicle_events "
+        "WHERE codec = 0 AND position > :after AND timestamp < :before "
+        "ORDER BY position LIMIT :limit"
+    )
+    encoded_payloads: str = (
+        "SELECT position, codec, data, metadata FROM chronicle_events "
+        "WHERE codec <> 0 AND position > :after ORDER BY position LIMIT :limit"
+    )
+    rewrite_payload: str = (
+        "UPDATE chronicle_events SET codec = :codec, data = :data, metadata = :metadata "
+        "WHERE position = :position AND codec = :old_codec"
+    )
+    payload_bytes: str = (
+        "SELECT codec, count(*), coalesce(sum(length(data) + length(metadata)), 0) "
+        "FROM chronicle_events GROUP BY codec ORDER BY codec"
+    )
+    dictionaries: str = (
+        "SELECT number, dictionary, samples, ratio, trained_at FROM chronicle_dictionaries "
+        "ORDER BY number"
+    )
+    dictionary_content: str = "SELECT dictionary FROM chronicle_dictionaries WHERE number = :number"
+    insert_dictionary: str = (
+        "INSERT INTO chronicle_dictionaries (number, digest, dictionary, samples, ratio, "
+        "trained_at) VALUES (:number, :digest, :dictionary, :samples, :ratio, :trained_at)"
     )
 
     schema_version: str = "SELECT coalesce(max(version), 0) FROM chronicle_schema"

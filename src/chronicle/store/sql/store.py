@@ -21,6 +21,7 @@ from chronicle.errors import (
 )
 from chronicle.events import RecordedEvent
 from chronicle.store.checked import CheckedStore
+from chronicle.store.payloads import RAW, Decoder, Dictionary, StoredPayload
 from chronicle.store.ports import Capabilities, Session
 from chronicle.store.prepare import PreparedAppend, matching_retry, now_utc
 from chronicle.store.queries import Filters
@@ -60,7 +61,8 @@ class SQLStore(CheckedStore):
         self.dialect = dialect
         self._sql = Statements().render(dialect)
         self._timestamp = dialect.timestamp()
-        self._event = event_reader(self._timestamp)
+        self._payloads = Decoder(self._dictionary_content)
+        self._event = event_reader(self._timestamp, self._payloads.decode)
         self._seal = seal_reader(self._timestamp)
 
     # -- hooks a backend implements ----------------------------------------------------------
@@ -376,6 +378,79 @@ class SQLStore(CheckedStore):
             size_bytes=self._size_bytes(),
             schema_version=self.schema_version(),
         )
+
+    # -- payloads (compression; see chronicle.store.payloads) ----------------------------------
+
+    def uncompressed_payloads(
+        self, before: datetime, after: int = 0, limit: int = 1000
+    ) -> list[StoredPayload]:
+        """Rows still stored raw, appended before ``before``, after position ``after``."""
+        params = {"before": self.dialect.instant(before), "after": after, "limit": limit}
+        with self._reading() as session:
+            rows = session.fetchall(self._sql.uncompressed_payloads, params)
+        return [StoredPayload(row[0], RAW, bytes(row[1]), bytes(row[2])) for row in rows]
+
+    def encoded_payloads(self, after: int = 0, limit: int = 1000) -> list[StoredPayload]:
+        """Rows stored with a codec other than raw, by position after ``after``."""
+        with self._reading() as session:
+            rows = session.fetchall(self._sql.encoded_payloads, {"after": after, "limit": limit})
+        return [StoredPayload(row[0], row[1], bytes(row[2]), bytes(row[3])) for row in rows]
+
+    def rewrite_payloads(self, rewrites: Sequence[StoredPayload], old_codec: int = RAW) -> int:
+        """Re-encode rows in one transaction (the maintenance path the guard triggers allow:
+        payload and codec only); a row no longer in ``old_codec`` is left alone. Returns how
+        many rows changed."""
+        changed = 0
+        with self.session() as session:
+            for rewrite in rewrites:
+                changed += session.execute(
+                    self._sql.rewrite_payload,
+                    {
+                        "codec": rewrite.codec,
+                        "data": rewrite.data,
+                        "metadata": rewrite.metadata,
+                        "position": rewrite.position,
+                        "old_codec": old_codec,
+                    },
+                )
+        return changed
+
+    def payload_bytes(self) -> dict[int, tuple[int, int]]:
+        """By codec: how many rows, and the stored bytes of their payloads."""
+        with self._reading() as session:
+            rows = session.fetchall(self._sql.payload_bytes, {})
+        return {int(codec): (int(count), int(size)) for codec, count, size in rows}
+
+    def decode_payload(self, codec: int, blob: bytes) -> bytes:
+        """A stored payload's canonical bytes (``PayloadError`` when it cannot be decoded)."""
+        return self._payloads.decode(codec, blob)
+
+    def dictionaries(self) -> list[Dictionary]:
+        with self._reading() as session:
+            rows = session.fetchall(self._sql.dictionaries, {})
+        return [
+            Dictionary(row[0], bytes(row[1]), row[2], float(row[3]), self._timestamp(row[4]))
+            for row in rows
+        ]
+
+    def add_dictionary(self, dictionary: Dictionary) -> None:
+        """Keep a new dictionary (forever); ``DuplicateKeyError`` when its number is taken."""
+        with self._writing() as session:
+            session.execute(
+                self._sql.insert_dictionary,
+                {
+                    "number": dictionary.number,
+                    "digest": dictionary.digest,
+                    "dictionary": dictionary.content,
+                    "samples": dictionary.samples,
+                    "ratio": dictionary.ratio,
+                    "trained_at": self.dialect.instant(dictionary.trained_at),
+                },
+            )
+
+    def _dictionary_content(self, number: int) -> bytes | None:
+        content = self._scalar(self._sql.dictionary_content, {"number": number})
+        return None if content is None else bytes(content)
 
     def create_app_role(self, role: str) -> list[str]:
         raise UnsupportedOperationError(f"the {self.backend} store has no database roles")

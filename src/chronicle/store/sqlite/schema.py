@@ -174,6 +174,49 @@ MIGRATIONS.append(
     )
 )
 
+# Compression (see chronicle.store.payloads): a row's payload may be re-encoded, and nothing else
+# about it changed: an UPDATE must change the codec and leave every other column but data and
+# metadata as it was. Dictionaries are kept forever. (SQLite has no CHECK to add to an existing
+# table, so the guard also refuses an unknown codec.)
+_EVENT_COLUMNS_KEPT = (
+    "position", "event_id", "aggregate_id", "aggregate_type", "event_type", "version",
+    "schema_version", "partition", "timestamp", "user_id", "hash",
+)  # fmt: skip
+MIGRATIONS.append(
+    (
+        5,
+        """
+        CREATE TABLE chronicle_dictionaries (
+            number     INTEGER PRIMARY KEY CHECK (number >= 1),
+            digest     BLOB    NOT NULL UNIQUE CHECK (length(digest) = 32),
+            dictionary BLOB    NOT NULL,
+            samples    INTEGER NOT NULL CHECK (samples >= 0),
+            ratio      REAL    NOT NULL,
+            trained_at TEXT    NOT NULL
+        );
+        CREATE TRIGGER chronicle_dictionaries_refuse_update BEFORE UPDATE ON chronicle_dictionaries
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: compression dictionaries are immutable (UPDATE refused)');
+        END;
+        CREATE TRIGGER chronicle_dictionaries_refuse_delete BEFORE DELETE ON chronicle_dictionaries
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: compression dictionaries are immutable (DELETE refused)');
+        END;
+
+        DROP TRIGGER chronicle_events_refuse_update;
+        CREATE TRIGGER chronicle_events_refuse_update BEFORE UPDATE ON chronicle_events
+        WHEN NOT (NEW.codec IS NOT OLD.codec AND NEW.codec IN (0, 1, 2) AND """
+        + " AND ".join(f"NEW.{column} IS OLD.{column}" for column in _EVENT_COLUMNS_KEPT)
+        + """)
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: stored events are immutable (UPDATE refused)');
+        END;
+        CREATE INDEX chronicle_events_uncompressed ON chronicle_events (position)
+            WHERE codec = 0;
+        """,
+    )
+)
+
 LATEST = MIGRATIONS[-1][0]
 
 CREATE_SCHEMA_TABLE = (

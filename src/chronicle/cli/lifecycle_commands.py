@@ -1,0 +1,107 @@
+"""The life of old events: ``chronicle compress``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from chronicle.cli.app import (
+    JsonOption,
+    StoreOption,
+    command,
+    console,
+    console_err,
+    fail,
+    print_json,
+    settings_for,
+    store_for,
+)
+from chronicle.compression import CompressionReport, Compressor
+
+NowOption = typer.Option(
+    None,
+    "--now",
+    help="Act as if it were this instant (ISO-8601; UTC when no offset is given), e.g. to see "
+    "what a later run will do. Default: the current time.",
+    show_default=False,
+)
+DryRunOption = typer.Option(
+    False, "--dry-run", help="Say what would be done, and change nothing in the store."
+)
+
+
+def parse_instant(value: str | None) -> datetime | None:
+    """``--now``'s value as an aware datetime; a clear error (exit 2) when it is not ISO-8601."""
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--now {value!r} is not an ISO-8601 instant (like 2027-06-30T12:00:00Z)", code=2)
+        raise
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+@command("compress")
+def compress(
+    store_url: str | None = StoreOption,
+    now: str | None = NowOption,
+    dry_run: bool = DryRunOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Re-encode the payloads of events older than CHRONICLE_COMPRESS_AFTER_DAYS (default 7)
+    with CHRONICLE_COMPRESSION (zstd with a dictionary trained on this store's events, or gzip).
+
+    Content and hashes stay as they are: every read decodes transparently and chronicle verify
+    passes before and after. The worker does the same every few minutes when
+    EVENT_STORE_COMPRESSION_ENABLED is true; this runs it once, whatever that setting says.
+    """
+    instant = parse_instant(now)
+    settings = settings_for(store_url)
+    with store_for(store_url) as store:
+        if not store.capabilities.compression:
+            fail(f"the {store.backend} store keeps no stored bytes to compress", code=2)
+        compressor = Compressor(
+            store, codec=settings.compression, after_days=settings.compress_after_days
+        )
+        if as_json or not console_err.is_terminal:
+            report = compressor.run(instant, dry_run=dry_run)
+        else:
+            with Progress(
+                TextColumn("compressing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console_err,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("compress", total=None)
+                report = compressor.run(
+                    instant, dry_run=dry_run, progress=lambda done: bar.advance(task, done)
+                )
+    if as_json:
+        print_json(report.to_dict())
+        return
+    _print(report)
+
+
+def _print(report: CompressionReport) -> None:
+    verb = "would compress" if report.dry_run else "compressed"
+    if report.events == 0:
+        console.print(
+            f"nothing to compress: no event older than {report.cutoff:%Y-%m-%d %H:%M} UTC is "
+            "stored raw" + (f" ({report.waiting})" if report.waiting else ""),
+            highlight=False,
+        )
+        return
+    console.print(
+        f"{verb} {report.events} events with {report.codec}: "
+        f"{report.bytes_before:,} → {report.bytes_after:,} bytes "
+        f"({report.ratio or 1.0:.2f}x smaller)",
+        highlight=False,
+    )
+    for number in report.dictionaries_trained:
+        state = "trained (not kept: dry run)" if report.dry_run else "trained and kept"
+        console.print(f"dictionary {number} {state}", highlight=False)
