@@ -91,3 +91,10 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.login_refusals = Counter(
+            "chronicle_login_refusals",
+            "Log-ins refused with 429 while their account or client address was locked after "
+            "too many failures.",
+            ["limit"],
+            registry=r,
+        )

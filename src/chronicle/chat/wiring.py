@@ -22,6 +22,7 @@ from chronicle.bootstrap import (
 )
 from chronicle.chat.domain.events import chat_events
 from chronicle.chat.read_models import READ_MODELS
+from chronicle.chat.read_models.base import AggregateReadModel
 from chronicle.chat.service.writer import Writer
 from chronicle.compression import CompressionReport, Compressor
 from chronicle.config import EventConfig, get_settings
@@ -91,6 +92,11 @@ class ChatContext:
             snapshot_interval=self.settings.snapshot_interval,
             event_sourcing=self.settings.enabled,
             max_event_bytes=self.settings.max_event_bytes,
+            inline_tables=[
+                projection.table
+                for projection in self.inline.projections
+                if isinstance(projection, AggregateReadModel)
+            ],
         )
 
     def async_projections(self) -> list[Projection]:

@@ -32,18 +32,19 @@ if TYPE_CHECKING:
 
     from chronicle.chat.api.dependencies import Services
     from chronicle.chat.wiring import ChatContext
+    from chronicle.metrics import Metrics
 
 POLL_INTERVAL = 0.5
 """Seconds between polls of the log by the in-process read models when no commit woke them."""
 _CHECK_TICKS = 50  # uvicorn ticks (0.1 s each) between checks that every worker piece is alive
 
 
-def open_services_or_exit(settings: EventConfig) -> Services:
+def open_services_or_exit(settings: EventConfig, metrics: Metrics | None = None) -> Services:
     """The service's parts for ``settings``; a bad setting exits 2, an unreachable store 1."""
     from chronicle.chat.api.app import open_services
 
     try:
-        return open_services(settings)
+        return open_services(settings, metrics)
     except ConfigurationError as exc:
         fail(str(exc), code=2)
     except StoreUnavailableError as exc:
@@ -173,6 +174,7 @@ def serve(
     from chronicle.chat.api import create_app
     from chronicle.chat.service.demo import DEMO_USERS, seed_demo
     from chronicle.chat.wiring import open_chat
+    from chronicle.metrics import Metrics
 
     try:
         settings = settings_for(store_url)
@@ -180,9 +182,10 @@ def serve(
         fail(str(exc), code=2)
     sock = listening_socket(host, port)  # before any banner: a taken port is a clear error
     worker: Worker | None = None
+    metrics = Metrics()  # the process's one registry: the demo's appends and the worker's count
     try:
         if demo:
-            services = open_services_or_exit(settings)
+            services = open_services_or_exit(settings, metrics)
             try:
                 created = seed_demo(services.writer, services.credentials)
             except ChronicleError as exc:
@@ -202,13 +205,15 @@ def serve(
             )
         if run_worker:
             try:
-                worker = Worker(open_chat(settings=settings), settings.seal_interval)
+                worker = Worker(
+                    open_chat(settings=settings, metrics=metrics), settings.seal_interval
+                )
             except ConfigurationError as exc:
                 fail(str(exc), code=2)
             except ChronicleError as exc:
                 fail(str(exc))
         config = uvicorn.Config(
-            create_app(settings),
+            create_app(settings, metrics=metrics),
             loop="uvloop",
             http="httptools",
             log_level="warning",

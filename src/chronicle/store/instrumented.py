@@ -1,4 +1,10 @@
-"""An event store that counts appends, conflicts and append latency into :class:`Metrics`."""
+"""An event store that counts appends, conflicts and append latency into :class:`Metrics`.
+
+Every append a process makes goes through it (``open_chat`` wraps the store it opens: the
+API's writes, ``chronicle users create``, the demo data), so ``events_appended_total`` counts
+them all, whichever path wrote them; a process that serves metrics hands the same
+:class:`Metrics` to every part it opens (``serve`` does), so nothing counts where nobody looks.
+"""
 
 from __future__ import annotations
 

@@ -9,6 +9,15 @@ import orjson
 
 from .conftest import Api, assert_problem
 
+VOIDED = "the token was issued before a password or role change: log in again"
+
+
+def bearer(api: Api, username: str, password: str) -> dict[str, str]:
+    """The auth header of a fresh log-in."""
+    response = api.client.post("/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
 
 def test_the_password_form_returns_a_bearer_token_that_opens_the_api(api: Api) -> None:
     response = api.client.post("/auth/token", data={"username": "bob", "password": "bob-password"})
@@ -147,11 +156,10 @@ def test_only_an_admin_changes_roles_or_other_users(api: Api) -> None:
     assert api.events() == before
     promoted = api.client.patch(f"/users/{bob}", json={"role": "admin"}, headers=api.as_("admin"))
     assert promoted.json()["role"] == "admin"
-    # Roles are read on every request: bob is an admin at once, with the same token.
-    assert (
-        api.client.post("/projects", json={"name": "Bob's"}, headers=api.as_("bob")).status_code
-        == 201
-    )
+    # The role change voided bob's token; logged in anew, he is an admin.
+    assert_problem(api.client.get("/users/me", headers=api.as_("bob")), 401)
+    fresh = bearer(api, "bob", "bob-password")
+    assert api.client.post("/projects", json={"name": "Bob's"}, headers=fresh).status_code == 201
 
 
 def test_a_password_change_takes_effect_and_records_no_event(api: Api) -> None:
@@ -164,3 +172,85 @@ def test_a_password_change_takes_effect_and_records_no_event(api: Api) -> None:
     assert api.events() == before
     login = api.client.post("/auth/token", data={"username": "alice", "password": "a-new-password"})
     assert login.status_code == 200
+
+
+def test_a_token_issued_before_a_password_change_gets_401_and_a_fresh_log_in_works(
+    api: Api,
+) -> None:
+    alice = api.ids["alice"]
+    other_session = bearer(api, "alice", "alice-password")
+    changed = api.client.patch(
+        f"/users/{alice}", json={"password": "a-new-password"}, headers=api.as_("alice")
+    )
+    assert changed.status_code == 200
+    for stale in (api.as_("alice"), other_session):
+        body = assert_problem(api.client.get("/users/me", headers=stale), 401)
+        assert body["type"].endswith(":invalid-token") and body["detail"] == VOIDED
+    fresh = bearer(api, "alice", "a-new-password")
+    assert api.client.get("/users/me", headers=fresh).json()["username"] == "alice"
+    # Only alice's tokens were voided.
+    assert api.client.get("/users/me", headers=api.as_("bob")).status_code == 200
+
+
+def test_an_admin_setting_someones_password_voids_only_that_users_tokens(api: Api) -> None:
+    bob = api.ids["bob"]
+    response = api.client.patch(
+        f"/users/{bob}", json={"password": "set-by-admin"}, headers=api.as_("admin")
+    )
+    assert response.status_code == 200
+    assert_problem(api.client.get("/users/me", headers=api.as_("bob")), 401)
+    assert api.client.get("/users/me", headers=api.as_("admin")).status_code == 200
+
+
+def test_a_token_issued_before_a_role_change_gets_401_and_a_fresh_log_in_works(api: Api) -> None:
+    bob = api.ids["bob"]
+    demoted = api.client.patch(f"/users/{bob}", json={"role": "auditor"}, headers=api.as_("admin"))
+    assert demoted.status_code == 200 and demoted.json()["role"] == "auditor"
+    body = assert_problem(api.client.get("/users/me", headers=api.as_("bob")), 401)
+    assert body["detail"] == VOIDED
+    fresh = bearer(api, "bob", "bob-password")
+    assert api.client.get("/users/me", headers=fresh).json()["role"] == "auditor"
+
+
+def test_changing_only_a_username_or_email_keeps_tokens_and_never_revives_voided_ones(
+    api: Api,
+) -> None:
+    bob = api.ids["bob"]
+    before_role_change = api.as_("bob")
+    api.client.patch(f"/users/{bob}", json={"role": "auditor"}, headers=api.as_("admin"))
+    fresh = bearer(api, "bob", "bob-password")
+    for change in ({"email": "robert@example.com"}, {"username": "robert"}, {"role": "auditor"}):
+        response = api.client.patch(f"/users/{bob}", json=change, headers=api.as_("admin"))
+        assert response.status_code == 200, response.text
+    # A rename re-inserts bob's credentials row; the generation lives apart and is kept.
+    assert api.client.get("/users/me", headers=fresh).json()["username"] == "robert"
+    assert_problem(api.client.get("/users/me", headers=before_role_change), 401)
+
+
+def test_a_token_without_a_generation_claim_works_until_the_first_change(api: Api) -> None:
+    now = datetime.now(UTC)
+    legacy = jwt.encode(
+        {"sub": api.ids["alice"], "iat": now, "exp": now + timedelta(minutes=5)},
+        api.services.tokens.secret,
+        algorithm="HS256",
+    )
+    headers = {"Authorization": f"Bearer {legacy}"}
+    assert api.client.get("/users/me", headers=headers).status_code == 200
+    api.client.patch(
+        f"/users/{api.ids['alice']}", json={"password": "a-new-password"}, headers=headers
+    )
+    assert_problem(api.client.get("/users/me", headers=headers), 401)
+
+
+def test_a_token_with_a_generation_that_is_not_a_whole_number_gets_401(api: Api) -> None:
+    for generation in ("1", -1, 1.5, True, None):
+        token = jwt.encode(
+            {"sub": api.ids["alice"], "gen": generation,
+             "exp": datetime.now(UTC) + timedelta(minutes=5)},
+            api.services.tokens.secret,
+            algorithm="HS256",
+        )  # fmt: skip
+        body = assert_problem(
+            api.client.get("/users/me", headers={"Authorization": f"Bearer {token}"}), 401
+        )
+        assert body["type"].endswith(":invalid-token")

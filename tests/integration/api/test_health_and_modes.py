@@ -46,6 +46,22 @@ def test_metrics_expose_the_seeds_names_and_the_services(api: Api) -> None:
     assert 'route="/messages/{message_id}",status="409"' in text
 
 
+def test_metrics_answer_openmetrics_to_a_scraper_that_asks_for_it(api: Api) -> None:
+    api.post_message()
+    accept = "application/openmetrics-text; version=1.0.0; charset=utf-8, text/plain;q=0.5"
+    openmetrics = api.client.get("/metrics", headers={"Accept": accept})
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")
+    assert openmetrics.text.endswith("# EOF\n")
+    assert 'events_appended_total{aggregate_type="Message"} 1.0' in openmetrics.text
+    assert "# TYPE events_appended counter" in openmetrics.text  # OpenMetrics names the family
+    for accept in ("text/plain", "*/*", None):
+        headers = {"Accept": accept} if accept else {}
+        text = api.client.get("/metrics", headers=headers)
+        assert text.headers["content-type"].startswith("text/plain; version=0.0.4")
+        assert "# EOF" not in text.text
+        assert "# TYPE events_appended_total counter" in text.text
+
+
 @pytest.fixture
 def disabled(store_url: str) -> Iterator[Api]:
     yield from start(settings_for(store_url, enabled=False))

@@ -1,7 +1,8 @@
-"""Helpers for the CLI tests that run ``python -m chronicle`` in a subprocess.
+"""Helpers for the tests that run ``python -m chronicle`` (or another module) in a subprocess.
 
 The subprocess runs this tree's own source: ``src`` is put first on ``PYTHONPATH`` (what was
-there stays after it), so another copy of the tree never tests the installed package instead.
+there stays after it), so another copy of the tree never tests the installed package instead
+(the virtual environment's editable install points at whichever tree created it).
 """
 
 from __future__ import annotations
@@ -10,15 +11,20 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
-SRC = Path(__file__).resolve().parents[3] / "src"
+ROOT = Path(__file__).resolve().parents[3]
+SRC = ROOT / "src"
 
 
 def subprocess_env(**variables: str) -> dict[str, str]:
-    """The test's environment plus ``variables``, with this tree's ``src`` first on PYTHONPATH."""
+    """The test's environment plus ``variables``, with this tree's ``src`` first on PYTHONPATH
+    (a PYTHONPATH already set, or given in ``variables``, follows it)."""
     env = {**os.environ, **variables}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
     return env
 
 
@@ -46,3 +52,26 @@ def run_chronicle(
         text=True,
         timeout=timeout,
     )
+
+
+def start_chronicle(
+    *args: str, env: dict[str, str], log: IO[str], cwd: Path | None = None
+) -> subprocess.Popen[str]:
+    """Start ``python -m chronicle ARGS`` in the background, its output going to ``log`` (a file:
+    a pipe nobody reads would block a talkative server)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "chronicle", *args],
+        env=env,
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_until(condition: Callable[[], object], what: str, limit: float = 60.0) -> None:
+    """Poll ``condition`` every 50 ms until it holds; fail naming ``what`` after ``limit`` s."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {limit} s waiting for {what}"
+        time.sleep(0.05)

@@ -211,3 +211,36 @@ def test_plain_serve_runs_the_worker_logs_no_requests_and_stops_on_sigterm(
         if server.poll() is None:
             server.kill()
             server.communicate()
+
+
+def test_serve_demo_counts_the_demos_appends_and_its_workers_in_the_metrics_it_serves(
+    store_url: str, tmp_path: Path
+) -> None:
+    """One registry per process: the demo's appends and the in-process worker's progress show
+    at /metrics beside the API's own (each used to count into a registry of its own)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_serve("--demo", "--port", str(port), env=store_env(store_url), cwd=tmp_path)
+
+    def counted(name: str, **labels: str) -> float:
+        text = httpx.get(f"{base}/metrics", timeout=10).text
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
+
+    try:
+        wait_until(lambda: answering(base, server), "the service to answer", 60)
+        stored = httpx.get(f"{base}/health/events", timeout=10).json()["total_events"]
+        assert stored > 0 and counted("events_appended_total") == stored
+        wait_until(
+            lambda: counted("events_processed_total", projection="activity") == stored,
+            "the worker's activity read model to count the demo's events",
+            30,
+        )
+    finally:
+        stop(server, signal.SIGTERM)

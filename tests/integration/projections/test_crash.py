@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from chronicle import EventStore, NewEvent
 from chronicle.projections.runner import ProjectionRunner
+from tests.integration.cli.subprocesses import subprocess_env
 from tests.integration.projections.notes import NoteCounts, notes_registry
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,7 +41,7 @@ def test_a_projection_killed_at_random_moments_applies_every_event_exactly_once(
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.integration.projections.run_counts", store_url],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=subprocess_env(),  # this tree's src first; cwd=ROOT makes tests importable
         )
         deadline = time.monotonic() + 60
         while (store.get_checkpoint("projection.note_counts") or 0) < target:

@@ -12,14 +12,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chronicle.chat.service import Credentials
+from chronicle.chat.service.throttle import Throttle
 from chronicle.chat.web import web_router
 from chronicle.chat.wiring import open_chat
 from chronicle.config import EventConfig, get_settings
 from chronicle.metrics import Metrics
 
-from . import problems
+from . import openapi, problems
 from .auth import Tokens, load_secret
 from .dependencies import Services
+from .docs import docs_router
 from .middleware import BodyLimit, HTTPMetrics, SecurityHeaders
 from .routes_audit import router as audit_router
 from .routes_health import router as health_router
@@ -32,26 +34,32 @@ from .strict_json import StrictJSONBodies
 _BODY_MARGIN = 64 * 1024
 
 
-def open_services(settings: EventConfig) -> Services:
-    """Everything a running service needs, opened from settings (also used by ``--demo``)."""
-    chat = open_chat(settings=settings, metrics=Metrics())
+def open_services(settings: EventConfig, metrics: Metrics | None = None) -> Services:
+    """Everything a running service needs, opened from settings (also used by ``--demo``);
+    appends are counted into ``metrics`` (default: a registry of its own)."""
+    chat = open_chat(settings=settings, metrics=metrics)
     try:
         credentials = Credentials(chat.store)
         credentials.ensure_table()
         tokens = Tokens(load_secret(settings), settings.token_minutes)
+        throttle = Throttle(chat.store, metrics=chat.metrics)
+        throttle.ensure_table()
     except BaseException:
         chat.close()
         raise
-    return Services(chat=chat, writer=chat.writer(), credentials=credentials, tokens=tokens)
+    return Services(
+        chat=chat, writer=chat.writer(), credentials=credentials, tokens=tokens, throttle=throttle
+    )
 
 
-def create_app(settings: EventConfig | None = None) -> FastAPI:
-    """A new chat service on ``settings`` (default: the process's settings)."""
+def create_app(settings: EventConfig | None = None, *, metrics: Metrics | None = None) -> FastAPI:
+    """A new chat service on ``settings`` (default: the process's settings), serving ``metrics``
+    at ``/metrics`` (default: a registry of its own; ``serve`` hands in the process's one)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = open_services(settings)
+        app.state.services = open_services(settings, metrics)
         try:
             yield
         finally:
@@ -62,11 +70,21 @@ def create_app(settings: EventConfig | None = None) -> FastAPI:
         summary="An event-sourced chat API with an audit trail: who changed what, when.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served offline by docs_router, below
+        redoc_url=None,
     )
     problems.install(app)
+    openapi.install(app)
     for router in (users_router, messages_router, projects_router, audit_router, health_router):
         app.include_router(router)
     app.include_router(web_router())  # the audit page, /ui
+    app.include_router(
+        docs_router(
+            app.title,
+            app.openapi_url or "/openapi.json",
+            app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect",
+        )
+    )
 
     def current_metrics() -> Metrics | None:
         services = getattr(app.state, "services", None)

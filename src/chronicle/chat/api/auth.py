@@ -65,19 +65,37 @@ def load_secret(settings: EventConfig) -> str:
 
 
 @dataclass(frozen=True)
+class Bearer:
+    """What a valid token says: whose it is, and the token generation it was issued in."""
+
+    user_id: str
+    generation: int
+
+
+@dataclass(frozen=True)
 class Tokens:
-    """Issues and checks access tokens."""
+    """Issues and checks access tokens.
+
+    A token's ``gen`` claim is its user's token generation when it was issued (see
+    ``Credentials.void_tokens``); a token without one, issued before the claim existed, is of
+    generation 0.
+    """
 
     secret: str
     minutes: int
 
-    def issue(self, user_id: str) -> str:
+    def issue(self, user_id: str, generation: int = 0) -> str:
         now = datetime.now(UTC)
-        claims = {"sub": user_id, "iat": now, "exp": now + timedelta(minutes=self.minutes)}
+        claims = {
+            "sub": user_id,
+            "gen": generation,
+            "iat": now,
+            "exp": now + timedelta(minutes=self.minutes),
+        }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
-    def user_id(self, token: str) -> str:
-        """The user id a valid token was issued to; ``InvalidTokenError`` otherwise."""
+    def read(self, token: str) -> Bearer:
+        """Whose a valid token is, and its generation; ``InvalidTokenError`` otherwise."""
         try:
             claims = jwt.decode(
                 token, self.secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
@@ -89,4 +107,12 @@ class Tokens:
         subject = claims.get("sub")
         if not isinstance(subject, str):
             raise InvalidTokenError("the token names no user")
-        return subject
+        generation = claims.get("gen", 0)
+        # bool is an int to Python, not a generation.
+        if type(generation) is not int or generation < 0:
+            raise InvalidTokenError("the token is not valid")
+        return Bearer(subject, generation)
+
+    def user_id(self, token: str) -> str:
+        """The user id a valid token was issued to; ``InvalidTokenError`` otherwise."""
+        return self.read(token).user_id

@@ -11,10 +11,11 @@ from fastapi.security import OAuth2PasswordBearer
 
 from chronicle.chat.read_models import queries
 from chronicle.chat.service import Credentials, Writer
+from chronicle.chat.service.throttle import Throttle
 from chronicle.chat.wiring import ChatContext
 from chronicle.errors import InvalidEventError
 
-from .auth import Tokens
+from .auth import InvalidTokenError, Tokens
 from .problems import EventSourcingDisabledError, ForbiddenError, NotAuthenticatedError
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -28,6 +29,7 @@ class Services:
     writer: Writer
     credentials: Credentials
     tokens: Tokens
+    throttle: Throttle
 
 
 @dataclass(frozen=True)
@@ -48,14 +50,20 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 
 def caller(services: ServicesDep, token: Annotated[str | None, Depends(oauth2)]) -> Caller:
-    """The caller of a valid bearer token; 401 without one, or for a user that no longer exists."""
+    """The caller of a valid bearer token; 401 without one, for a user that no longer exists, or
+    for a token issued before the user's password or role last changed."""
     if not token:
         raise NotAuthenticatedError("this route needs a bearer token: POST /auth/token first")
-    user_id = services.tokens.user_id(token)
+    bearer = services.tokens.read(token)
     with services.chat.store.read_session() as session:
-        row = queries.user(session, user_id)
+        row = queries.user(session, bearer.user_id)
+        generation = services.credentials.token_generation(session, bearer.user_id)
     if row is None:
         raise NotAuthenticatedError("the token's user does not exist")
+    if bearer.generation < generation:
+        raise InvalidTokenError(
+            "the token was issued before a password or role change: log in again"
+        )
     return Caller(row["id"], row["username"], row["role"])
 
 

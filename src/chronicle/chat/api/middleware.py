@@ -13,8 +13,16 @@ from chronicle.metrics import Metrics
 
 from .problems import MEDIA_TYPE
 
+DRAIN_BYTES = 16 * 1024 * 1024
+"""How much of a refused body is read (and dropped) before the 413 is sent.
 
-async def _send_413(send: Send, limit: int) -> None:
+A client still sending its body when the server answers and closes sees the connection reset,
+not the answer (the unread bytes make the kernel send RST). Reading the rest first lets every
+client read the 413; a body larger than this is refused at once, closing the connection.
+"""
+
+
+async def _send_413(send: Send, limit: int, *, close: bool) -> None:
     body = orjson.dumps(
         {
             "type": "urn:chronicle:problem:body-too-large",
@@ -23,17 +31,13 @@ async def _send_413(send: Send, limit: int) -> None:
             "detail": f"the request body is larger than {limit} bytes",
         }
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -70,26 +74,35 @@ class SecurityHeaders:
 class BodyLimit:
     """Answers 413 to a body over ``limit`` bytes before any route sees it.
 
-    A declared Content-Length over the limit is refused at once; a chunked body is read up to
-    the limit (at most ``limit`` bytes buffered) and then replayed to the app.
+    A declared Content-Length over the limit is refused without buffering; a chunked body is
+    read up to the limit (at most ``limit`` bytes buffered) and then replayed to the app. A
+    refused body is first drained (read and dropped, up to ``drain`` bytes) so that a client
+    still sending reads the 413 instead of a reset connection; a client waiting for
+    ``100 Continue`` is answered at once, as it sends nothing more.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, drain: int = DRAIN_BYTES) -> None:
         self.app = app
         self.limit = limit
+        self.drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.limit:
-                await _send_413(send, self.limit)
+                waiting = headers.get(b"expect", b"").lower() == b"100-continue"
+                if waiting or not declared.isdigit() or int(declared) > self.drain:
+                    await _send_413(send, self.limit, close=True)
+                else:
+                    await self._drain_then_refuse(receive, send, received=0)
                 return
             await self.app(scope, receive, send)
             return
-        if dict(scope["headers"]).get(b"transfer-encoding") is None:
+        if headers.get(b"transfer-encoding") is None:
             await self.app(scope, receive, send)
             return
         buffered: list[Message] = []
@@ -101,7 +114,10 @@ class BodyLimit:
                 break
             size += len(message.get("body", b""))
             if size > self.limit:
-                await _send_413(send, self.limit)
+                if message.get("more_body", False):
+                    await self._drain_then_refuse(receive, send, received=size)
+                else:
+                    await _send_413(send, self.limit, close=False)
                 return
             if not message.get("more_body", False):
                 break
@@ -110,6 +126,19 @@ class BodyLimit:
             return buffered.pop(0) if buffered else await receive()
 
         await self.app(scope, replay, send)
+
+    async def _drain_then_refuse(self, receive: Receive, send: Send, *, received: int) -> None:
+        """Read and drop the rest of the body (up to the bound), then send the 413; the
+        connection stays open when the whole body was read, and closes otherwise."""
+        while received <= self.drain:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away: nobody to answer
+            received += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                await _send_413(send, self.limit, close=False)
+                return
+        await _send_413(send, self.limit, close=True)
 
 
 class HTTPMetrics:

@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 from pydantic import AfterValidator
 
+from chronicle.chat.domain.ids import ID_SHAPE
 from chronicle.chat.domain.text import non_printable_in
-from chronicle.chat.service.writer import ID_SHAPE
 
 from .problems import NotFoundError
 

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chronicle.chat.service.throttle import TooManyAttemptsError
 from chronicle.errors import (
     AggregateTypeError,
     ChronicleError,
@@ -77,6 +78,7 @@ _PROBLEMS: dict[type[BaseException], tuple[int, str]] = {
     EventTooLargeError: (413, "event-too-large"),
     InvalidEventError: (422, "invalid-input"),
     InvalidReferenceError: (422, "invalid-reference"),
+    TooManyAttemptsError: (429, "too-many-attempts"),
     StoreUnavailableError: (503, "store-unavailable"),
     ChronicleError: (500, "internal-error"),
 }
@@ -123,6 +125,9 @@ def chronicle_problem(request: Request, exc: Exception) -> JSONResponse:
         }
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, TooManyAttemptsError):
+        extensions["retry_after"] = exc.retry_after
+        headers = {"Retry-After": str(exc.retry_after)}
     if status >= 500:
         log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
     detail = str(exc) if status < 500 or status == 503 else "the service failed; see its log"

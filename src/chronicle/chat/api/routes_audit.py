@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from chronicle.bootstrap import seal_evidence_from
 from chronicle.chat.domain import CHAT_AGGREGATES
-from chronicle.chat.service.writer import ID_SHAPE
+from chronicle.chat.domain.ids import ID_SHAPE
 from chronicle.chat.wiring import snapshot_check
 from chronicle.errors import InvalidEventError, UnknownAggregateError
 from chronicle.events import RecordedEvent
@@ -34,6 +34,16 @@ from chronicle.store.ports import EventStore
 from .dependencies import Auditor, AuditServices
 from .params import PrintableQuery
 from .problems import problem
+from .responses import (
+    ConsistencyProof,
+    EventPage,
+    History,
+    InclusionProof,
+    PublicKey,
+    StateAt,
+    VerificationReport,
+    problems,
+)
 from .schemas import MAX_VERSION
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -48,6 +58,26 @@ Name = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[A-Z
 Instant = Annotated[datetime | None, Query(description="ISO-8601 with a timezone")]
 Cursor = Annotated[int | None, Query(ge=0, le=MAX_VERSION)]
 
+AUDIT = (401, 403, 409)
+"""Every audit route: no token, a role that may not audit, event sourcing disabled (409)."""
+
+_NDJSON_LINE = (
+    "One JSON event per line, as the items of `GET /audit/events` (see the `Event` schema)."
+)
+EXPORT_CONTENT = {
+    "application/x-ndjson": {
+        "schema": {"type": "string", "description": _NDJSON_LINE},
+        "x-ndjson-item": {"$ref": "#/components/schemas/Event"},
+    },
+    "text/csv": {
+        "schema": {
+            "type": "string",
+            "description": f"A header row ({', '.join(_CSV_COLUMNS)}), then one row per event; "
+            "data and metadata as JSON text.",
+        }
+    },
+}
+
 
 def _known(aggregate_id: str) -> str:
     if not ID_SHAPE.fullmatch(aggregate_id):
@@ -55,14 +85,14 @@ def _known(aggregate_id: str) -> str:
     return aggregate_id
 
 
-@router.get("/{aggregate_id}/history")
+@router.get("/{aggregate_id}/history", response_model=History, responses=problems(*AUDIT, 404))
 def aggregate_history(aggregate_id: str, who: Auditor, services: AuditServices) -> dict[str, Any]:
     """Every event of the resource, oldest first: who, when, which event, which fields changed."""
     entries = history(services.chat.store, CHAT_AGGREGATES, _known(aggregate_id))
     return {"aggregate_id": aggregate_id, "events": [entry.to_dict() for entry in entries]}
 
 
-@router.get("/{aggregate_id}/state")
+@router.get("/{aggregate_id}/state", response_model=StateAt, responses=problems(*AUDIT, 404, 422))
 def aggregate_state(
     aggregate_id: str,
     who: Auditor,
@@ -101,7 +131,7 @@ def _filters(
     }
 
 
-@router.get("/events")
+@router.get("/events", response_model=EventPage, responses=problems(*AUDIT, 422))
 def search(
     who: Auditor,
     services: AuditServices,
@@ -153,7 +183,17 @@ def _csv(pages: Iterator[list[RecordedEvent]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "NDJSON (format=ndjson, the default) or CSV (format=csv), streamed.",
+            "content": EXPORT_CONTENT,
+        },
+        **problems(*AUDIT, 422),
+    },
+)
 def export(
     who: Auditor,
     services: AuditServices,
@@ -181,7 +221,7 @@ def export(
     )
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=VerificationReport, responses=problems(*AUDIT))
 def verify(who: Auditor, services: AuditServices) -> dict[str, Any]:
     """The tamper-evidence report (as ``chronicle verify --json``)."""
     chat = services.chat
@@ -193,7 +233,7 @@ def verify(who: Auditor, services: AuditServices) -> dict[str, Any]:
     )
 
 
-@router.get("/verify/key")
+@router.get("/verify/key", response_model=PublicKey, responses=problems(*AUDIT))
 def verify_key(who: Auditor, services: AuditServices) -> dict[str, Any]:
     """The public key seals are signed with."""
     return audit_public_key(services.chat.trusted_keys)
@@ -223,7 +263,11 @@ def _proof(request: Request, make: Callable[[], dict[str, Any]]) -> dict[str, An
         )
 
 
-@router.get("/events/{event_id}/proof", response_model=None)
+@router.get(
+    "/events/{event_id}/proof",
+    response_model=None,
+    responses={200: {"model": InclusionProof}, **problems(*AUDIT, 404, 422)},
+)
 def event_proof(
     event_id: str,
     request: Request,
@@ -237,7 +281,11 @@ def event_proof(
     return _proof(request, lambda: inclusion_proof_document(store, event_id, seal))
 
 
-@router.get("/seals/consistency", response_model=None)
+@router.get(
+    "/seals/consistency",
+    response_model=None,
+    responses={200: {"model": ConsistencyProof}, **problems(*AUDIT, 422)},
+)
 def seals_consistency(
     request: Request,
     who: Auditor,

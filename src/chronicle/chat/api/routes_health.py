@@ -1,21 +1,32 @@
-"""``/health/events`` (is the store reachable, what does it hold) and ``/metrics`` (Prometheus)."""
+"""``/health/events`` (is the store reachable, what does it hold) and ``/metrics`` (Prometheus:
+the text format, or OpenMetrics when the scraper's Accept header asks for it)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS
 
 from chronicle.errors import StoreUnavailableError
 
 from .dependencies import ServicesDep
+from .responses import Health, problems
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health/events", responses={503: {"description": "the store is unreachable"}})
+@router.get(
+    "/health/events",
+    response_model=None,
+    responses={
+        200: {"model": Health, "description": "The store is reachable."},
+        503: {"model": Health, "description": "The store is unreachable (status: unhealthy)."},
+    },
+)
 def health(services: ServicesDep) -> Any:
     """Event totals and the oldest and newest event's time; 503 when the store is unreachable."""
     chat = services.chat
@@ -42,8 +53,26 @@ def health(services: ServicesDep) -> Any:
     }
 
 
-@router.get("/metrics", response_class=Response)
-def metrics(services: ServicesDep) -> Response:
-    """Prometheus text: appends, conflicts, append latency, HTTP requests, projection lag…"""
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format, or OpenMetrics when asked for.",
+            "content": {
+                CONTENT_TYPE_LATEST: {"schema": {"type": "string"}},
+                OPENMETRICS: {"schema": {"type": "string"}},
+            },
+        },
+        **problems(),  # 503: the store is unreachable
+    },
+)
+def metrics(services: ServicesDep, request: Request) -> Response:
+    """Appends, conflicts, append latency, HTTP requests, projection lag…: the Prometheus text
+    format, or OpenMetrics (ending in ``# EOF``) when Accept names application/openmetrics-text,
+    as the worker's and the relay's metrics ports answer."""
     services.chat.refresh_metrics()
-    return Response(generate_latest(services.chat.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    encode, media_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(
+        encode(services.chat.metrics.registry), media_type=media_type, headers={"Vary": "Accept"}
+    )

@@ -12,6 +12,8 @@ from chronicle.chat.read_models import queries
 from .dependencies import Caller, CallerDep, CorrelationDep, Services, ServicesDep, Writer_
 from .params import MessageIdPath, PrintableQuery
 from .problems import ForbiddenError, GoneError, InvalidReferenceError, NotFoundError
+from .responses import BODY, MessagePage, SeedPosted, problems
+from .responses import Message as MessageBody
 from .results import written
 from .schemas import MAX_VERSION, MessageCreate, MessageEdit
 
@@ -35,15 +37,22 @@ def _post(body: MessageCreate, who: Caller, services: Services, correlation: str
     return services.writer.create(message, user_id=who.id, correlation_id=correlation)
 
 
-@router.post("/messages", status_code=201)
+@router.post(
+    "/messages",
+    status_code=201,
+    response_model=MessageBody,
+    responses=problems(401, 403, 409, *BODY),
+)
 def post_message(
     body: MessageCreate, who: Writer_, services: ServicesDep, correlation: CorrelationDep
 ) -> dict[str, Any]:
-    """Post a message as the caller; answers its id, version 1 and its state."""
-    return written(_post(body, who, services, correlation), author_id=who.id)
+    """Post a message as the caller; answers it as ``GET /messages/{id}`` does (version 1)."""
+    return written(_post(body, who, services, correlation))
 
 
-@router.post("/messages/eventsourced")
+@router.post(
+    "/messages/eventsourced", response_model=SeedPosted, responses=problems(401, 403, 409, *BODY)
+)
 def post_message_seed_route(
     body: MessageCreate, who: Writer_, services: ServicesDep, correlation: CorrelationDep
 ) -> dict[str, Any]:
@@ -56,7 +65,7 @@ def post_message_seed_route(
     }
 
 
-@router.get("/messages")
+@router.get("/messages", response_model=MessagePage, responses=problems(401, 403, 422))
 def list_messages(
     who: CallerDep,
     services: ServicesDep,
@@ -77,7 +86,11 @@ def list_messages(
     return {"items": items, "next": cursor}
 
 
-@router.get("/messages/{message_id}")
+@router.get(
+    "/messages/{message_id}",
+    response_model=MessageBody,
+    responses=problems(401, 403, 404, 410, 422),
+)
 def read_message(
     who: CallerDep,
     message_id: MessageIdPath,
@@ -113,7 +126,11 @@ def _check_author(services: Services, who: Caller, message_id: str) -> None:
         raise ForbiddenError("a member may change only their own messages")
 
 
-@router.patch("/messages/{message_id}")
+@router.patch(
+    "/messages/{message_id}",
+    response_model=MessageBody,
+    responses=problems(401, 403, 404, 409, *BODY),
+)
 def edit_message(
     who: Writer_,
     message_id: MessageIdPath,
@@ -134,7 +151,11 @@ def edit_message(
     return written(result)
 
 
-@router.delete("/messages/{message_id}")
+@router.delete(
+    "/messages/{message_id}",
+    response_model=MessageBody,
+    responses=problems(401, 403, 404, 409, *BODY),
+)
 def delete_message(
     who: Writer_,
     message_id: MessageIdPath,

@@ -12,13 +12,22 @@ from chronicle.chat.read_models import queries
 from .dependencies import Admin, CallerDep, CorrelationDep, ServicesDep, Writer_
 from .params import ProjectIdPath, TicketIdPath
 from .problems import InvalidReferenceError, NotFoundError
+from .responses import BODY, problems
+from .responses import Project as ProjectBody
+from .responses import Ticket as TicketBody
 from .results import written
 from .schemas import ProjectCreate, ProjectStatus, TicketAssign, TicketCreate, TicketStatus
 
 router = APIRouter()
 
 
-@router.post("/projects", status_code=201, tags=["projects"])
+@router.post(
+    "/projects",
+    status_code=201,
+    tags=["projects"],
+    response_model=ProjectBody,
+    responses=problems(401, 403, 409, *BODY),
+)
 def create_project(
     body: ProjectCreate, who: Admin, services: ServicesDep, correlation: CorrelationDep
 ) -> dict[str, Any]:
@@ -26,7 +35,12 @@ def create_project(
     return written(services.writer.create(project, user_id=who.id, correlation_id=correlation))
 
 
-@router.get("/projects/{project_id}", tags=["projects"])
+@router.get(
+    "/projects/{project_id}",
+    tags=["projects"],
+    response_model=ProjectBody,
+    responses=problems(401, 404),
+)
 def read_project(
     who: CallerDep, project_id: ProjectIdPath, services: ServicesDep
 ) -> dict[str, Any]:
@@ -37,7 +51,12 @@ def read_project(
     return row
 
 
-@router.post("/projects/{project_id}/status", tags=["projects"])
+@router.post(
+    "/projects/{project_id}/status",
+    tags=["projects"],
+    response_model=ProjectBody,
+    responses=problems(401, 403, 404, 409, *BODY),
+)
 def change_project_status(
     who: Admin,
     project_id: ProjectIdPath,
@@ -57,7 +76,13 @@ def change_project_status(
     return written(result)
 
 
-@router.post("/tickets", status_code=201, tags=["tickets"])
+@router.post(
+    "/tickets",
+    status_code=201,
+    tags=["tickets"],
+    response_model=TicketBody,
+    responses=problems(401, 403, 409, *BODY),
+)
 def create_ticket(
     body: TicketCreate, who: Writer_, services: ServicesDep, correlation: CorrelationDep
 ) -> dict[str, Any]:
@@ -68,7 +93,12 @@ def create_ticket(
     return written(services.writer.create(ticket, user_id=who.id, correlation_id=correlation))
 
 
-@router.get("/tickets/{ticket_id}", tags=["tickets"])
+@router.get(
+    "/tickets/{ticket_id}",
+    tags=["tickets"],
+    response_model=TicketBody,
+    responses=problems(401, 404),
+)
 def read_ticket(who: CallerDep, ticket_id: TicketIdPath, services: ServicesDep) -> dict[str, Any]:
     with services.chat.store.read_session() as session:
         row = queries.ticket(session, ticket_id)
@@ -77,7 +107,12 @@ def read_ticket(who: CallerDep, ticket_id: TicketIdPath, services: ServicesDep) 
     return row
 
 
-@router.post("/tickets/{ticket_id}/assign", tags=["tickets"])
+@router.post(
+    "/tickets/{ticket_id}/assign",
+    tags=["tickets"],
+    response_model=TicketBody,
+    responses=problems(401, 403, 404, 409, *BODY),
+)
 def assign_ticket(
     who: Writer_,
     ticket_id: TicketIdPath,
@@ -99,7 +134,12 @@ def assign_ticket(
     return written(result)
 
 
-@router.post("/tickets/{ticket_id}/status", tags=["tickets"])
+@router.post(
+    "/tickets/{ticket_id}/status",
+    tags=["tickets"],
+    response_model=TicketBody,
+    responses=problems(401, 403, 404, 409, *BODY),
+)
 def change_ticket_status(
     who: Writer_,
     ticket_id: TicketIdPath,

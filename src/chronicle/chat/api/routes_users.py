@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from chronicle.chat.read_models import queries
@@ -14,31 +14,39 @@ from .auth import InvalidCredentialsError
 from .dependencies import Admin, CallerDep, CorrelationDep, ServicesDep
 from .params import UserIdPath
 from .problems import ForbiddenError, NotFoundError
+from .responses import BODY, Token, User, problems
 from .results import written
 from .schemas import UserCreate, UserUpdate
 
 router = APIRouter(tags=["users"])
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", response_model=Token, responses=problems(401, 413, 422, 429))
 def log_in(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], services: ServicesDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, services: ServicesDep
 ) -> dict[str, str | int]:
     """Exchange a username and password (OAuth2 password form) for a bearer token.
 
-    ``expires_in`` is the token's lifetime in seconds (RFC 6749 §5.1).
+    ``expires_in`` is the token's lifetime in seconds (RFC 6749 §5.1). Repeated failures for an
+    account or from an address are answered 429 with ``Retry-After`` for a while (see
+    ``chronicle.chat.service.throttle``), whatever the password.
     """
-    user_id = services.credentials.authenticate(form.username, form.password)
-    if user_id is None:
+    address = request.client.host if request.client is not None else "unknown"
+    attempt = services.throttle.admit(form.username, address)
+    found = services.credentials.authenticate(form.username, form.password)
+    if found is None:
         raise InvalidCredentialsError("wrong username or password")
+    services.throttle.succeeded(attempt)
     return {
-        "access_token": services.tokens.issue(user_id),
+        "access_token": services.tokens.issue(found.user_id, found.token_generation),
         "token_type": "bearer",
         "expires_in": services.tokens.minutes * 60,
     }
 
 
-@router.post("/users", status_code=201)
+@router.post(
+    "/users", status_code=201, response_model=User, responses=problems(401, 403, 409, *BODY)
+)
 def create(
     body: UserCreate, who: Admin, services: ServicesDep, correlation: CorrelationDep
 ) -> dict[str, Any]:
@@ -56,13 +64,13 @@ def create(
     return written(result)
 
 
-@router.get("/users/me")
+@router.get("/users/me", response_model=User, responses=problems(401))
 def me(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
     """The caller's own user."""
     return _user(services, who.id)
 
 
-@router.get("/users/{user_id}")
+@router.get("/users/{user_id}", response_model=User, responses=problems(401, 403, 404))
 def read(who: CallerDep, user_id: UserIdPath, services: ServicesDep) -> dict[str, Any]:
     """A user (admins and auditors read anyone; others only themselves)."""
     if who.role == "member" and who.id != user_id:
@@ -70,7 +78,9 @@ def read(who: CallerDep, user_id: UserIdPath, services: ServicesDep) -> dict[str
     return _user(services, user_id)
 
 
-@router.patch("/users/{user_id}")
+@router.patch(
+    "/users/{user_id}", response_model=User, responses=problems(401, 403, 404, 409, *BODY)
+)
 def update(
     who: CallerDep,
     user_id: UserIdPath,

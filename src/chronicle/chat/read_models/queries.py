@@ -57,6 +57,9 @@ def _message(row: Row) -> Row:
     row["mentions"] = orjson.loads(row["mentions"])
     row["is_deleted"] = bool(row.pop("deleted"))
     row.pop("created_position")
+    # A message's events are its creation, its edits and at most one deletion (the last), so
+    # its version counts them all: the edits are what is left (the aggregate's ``edit_count``).
+    row["edit_count"] = int(row["version"]) - 1 - int(row["is_deleted"])
     return row
 
 

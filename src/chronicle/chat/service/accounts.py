@@ -57,10 +57,16 @@ def update_user(
     expected_version: int | None = None,
     correlation_id: str | None = None,
 ) -> Written[User]:
-    """Change a user's username, email and/or role; a new username moves their login too."""
+    """Change a user's username, email and/or role; a new username moves their login too, and a
+    new role voids their earlier tokens (in the same transaction)."""
 
-    def rename(session: Session, recorded: list[RecordedEvent]) -> None:
-        credentials.rename(session, user_id, updates["username"])
+    def follow(session: Session, recorded: list[RecordedEvent]) -> None:
+        # Every event of User.update is a UserUpdated naming only the fields it changed.
+        changed = {name for event in recorded for name in event.data.get("updates", {})}
+        if "username" in changed:
+            credentials.rename(session, user_id, updates["username"])
+        if "role" in changed:
+            credentials.void_tokens(session, user_id)
 
     return writer.change(
         User,
@@ -69,5 +75,5 @@ def update_user(
         user_id=acting_user,
         expected_version=expected_version,
         correlation_id=correlation_id,
-        also=rename if "username" in updates else None,
+        also=follow,
     )

@@ -9,12 +9,12 @@ never stored, and the audit trail stays empty.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from chronicle.aggregate import Aggregate
+from chronicle.chat.domain.ids import ID_SHAPE
 from chronicle.chat.read_models import queries
 from chronicle.errors import UnknownAggregateError
 from chronicle.events import JSONObject, RecordedEvent
@@ -24,9 +24,6 @@ from chronicle.store.prepare import prepare_append, recorded_from
 
 A = TypeVar("A", bound=Aggregate)
 
-ID_SHAPE = re.compile(r"^[a-z]+_[0-9a-f]{32}$")
-"""The shape of every chat aggregate id; anything else cannot name a stored aggregate."""
-
 
 class WriterStore(AggregateStore, SessionFactory, Protocol):
     """What the writer needs of a store: aggregates' events and snapshots, and sessions."""
@@ -34,18 +31,42 @@ class WriterStore(AggregateStore, SessionFactory, Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Written(Generic[A]):
-    """The aggregate after the command, and the events it recorded (none if nothing changed)."""
+    """The aggregate after the command, and the events it recorded (none if nothing changed).
+
+    ``row`` is the aggregate's read-model row as the write left it, read in the write's own
+    transaction (behind the aggregate, or None, when its read model is async). ``created`` is the
+    event that created the aggregate when ``row`` is None and the write did not create it.
+    """
 
     aggregate: A
     events: list[RecordedEvent]
+    row: queries.Row | None = None
+    created: RecordedEvent | None = None
+
+
+class _RowCapture:
+    """An inline handler, run last in a write's transaction, that reads the aggregate's
+    read-model row as the write left it (nothing when that read model is not inline)."""
+
+    def __init__(self, aggregate_type: str, aggregate_id: str, inline_tables: Collection[str]):
+        inline = queries.TABLES.get(aggregate_type) in inline_tables
+        self.reader = queries.ROW_READERS.get(aggregate_type) if inline else None
+        self.aggregate_id = aggregate_id
+        self.row: queries.Row | None = None
+
+    def read(self, session: Session) -> queries.Row | None:
+        return None if self.reader is None else self.reader(session, self.aggregate_id)
+
+    def __call__(self, session: Session, recorded: list[RecordedEvent]) -> None:
+        self.row = self.read(session)
 
 
 class Writer:
     """Runs commands for the API and the CLI, in the mode the settings choose.
 
-    ``inline`` is applied in each write's transaction (the inline read models); with
-    ``event_sourcing=False`` nothing is appended and ``max_event_bytes`` still bounds each event,
-    so a write is refused exactly when an append would be.
+    ``inline`` is applied in each write's transaction (the inline read models, whose tables are
+    ``inline_tables``); with ``event_sourcing=False`` nothing is appended and ``max_event_bytes``
+    still bounds each event, so a write is refused exactly when an append would be.
     """
 
     def __init__(
@@ -56,12 +77,14 @@ class Writer:
         snapshot_interval: int,
         event_sourcing: bool,
         max_event_bytes: int,
+        inline_tables: Collection[str] = (),
     ) -> None:
         self.store = store
         self.inline = inline
         self.snapshot_interval = snapshot_interval
         self.event_sourcing = event_sourcing
         self.max_event_bytes = max_event_bytes
+        self.inline_tables = frozenset(inline_tables)
         self._repositories: dict[type[Aggregate], Repository[Any]] = {}
 
     # -- public ------------------------------------------------------------------------------
@@ -75,12 +98,15 @@ class Writer:
         also: InlineHandler | None = None,
     ) -> Written[A]:
         """Store a new aggregate (its creation pending). ``also`` runs in the same transaction."""
+        rows = _RowCapture(aggregate.aggregate_type, aggregate.id, self.inline_tables)
         if not self.event_sourcing:
-            return self._direct(aggregate, None, user_id, correlation_id, also)
+            return self._with_row(
+                self._direct(aggregate, None, user_id, correlation_id, combined(also, rows)), rows
+            )
         events = self.repository(type(aggregate)).save(
-            aggregate, user_id=user_id, correlation_id=correlation_id, also=also
+            aggregate, user_id=user_id, correlation_id=correlation_id, also=combined(also, rows)
         )
-        return Written(aggregate, events)
+        return self._with_row(Written(aggregate, events), rows)
 
     def change(
         self,
@@ -99,11 +125,21 @@ class Writer:
         ``ConcurrencyError``, nothing written). Without one, a conflict re-runs the command on a
         fresh load (up to 3 times).
         """
-        if not ID_SHAPE.match(aggregate_id):
+        if ID_SHAPE.fullmatch(aggregate_id) is None:
             raise UnknownAggregateError(aggregate_id)
+        rows = _RowCapture(cls.aggregate_type, aggregate_id, self.inline_tables)
         if not self.event_sourcing:
-            return self._change_direct(
-                cls, aggregate_id, command, user_id, expected_version, correlation_id, also
+            return self._with_row(
+                self._change_direct(
+                    cls,
+                    aggregate_id,
+                    command,
+                    user_id,
+                    expected_version,
+                    correlation_id,
+                    combined(also, rows),
+                ),
+                rows,
             )
         result = self.repository(cls).execute(
             aggregate_id,
@@ -111,9 +147,9 @@ class Writer:
             expected_version=expected_version,
             user_id=user_id,
             correlation_id=correlation_id,
-            also=also,
+            also=combined(also, rows),
         )
-        return Written(result.aggregate, result.events)
+        return self._with_row(Written(result.aggregate, result.events), rows)
 
     def repository(self, cls: type[A]) -> Repository[A]:
         """The one repository the writer keeps for aggregates of ``cls``."""
@@ -124,6 +160,20 @@ class Writer:
             )
             self._repositories[cls] = repository
         return repository
+
+    def _with_row(self, result: Written[A], rows: _RowCapture) -> Written[A]:
+        """``result`` with the aggregate's read-model row (read now if the write appended
+        nothing), and its creating event when that row is missing."""
+        row = rows.row
+        if not result.events:
+            with self.store.read_session() as session:
+                row = rows.read(session)
+        created = None
+        if row is None and not (result.events and result.events[0].version == 1):
+            created = next(
+                iter(self.store.get_events_for_aggregate(result.aggregate.id, 1, 1)), None
+            )
+        return Written(result.aggregate, result.events, row, created)
 
     # -- direct (event sourcing disabled) ------------------------------------------------------
 
