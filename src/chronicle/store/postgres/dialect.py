@@ -51,6 +51,12 @@ class PostgresDialect(Dialect):
     )
     visible = " AND transaction_id < :horizon::xid8"
     horizon = HORIZON
+    rewrite_payloads = (
+        "UPDATE chronicle_events AS e SET codec = v.codec, data = v.data, metadata = v.metadata "
+        "FROM unnest(:positions::bigint[], :codecs::smallint[], :data::bytea[], "
+        ":metadata::bytea[]) AS v(position, codec, data, metadata) "
+        "WHERE e.position = v.position AND e.codec = :old_codec"
+    )
     ids_in = "event_id = ANY(:ids::uuid[])"
     id_is = "event_id = :event_id::uuid"
     schema_table_exists = "SELECT to_regclass('chronicle_schema') IS NOT NULL"

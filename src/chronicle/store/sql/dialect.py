@@ -47,6 +47,10 @@ class Dialect:
     """A statement whose one value is ``:horizon``, run on the reader's connection just before
     a read that has the ``{visible}`` slot, in a snapshot of its own; None when not needed."""
 
+    rewrite_payloads: ClassVar[str | None] = None
+    """One statement re-encoding many rows (parameters ``:positions``, ``:codecs``, ``:data``,
+    ``:metadata`` as lists, and ``:old_codec``); None: one UPDATE per row (SQLite, in-process)."""
+
     ids_in: ClassVar[str] = "event_id IN (SELECT value FROM json_each(:ids))"
     """Events whose id is one of the list parameter ``:ids`` (see :meth:`id_list`)."""
 

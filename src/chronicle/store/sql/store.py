@@ -400,6 +400,17 @@ class SQLStore(CheckedStore):
         """Re-encode rows in one transaction (the maintenance path the guard triggers allow:
         payload and codec only); a row no longer in ``old_codec`` is left alone. Returns how
         many rows changed."""
+        batched = self.dialect.rewrite_payloads
+        if batched is not None:
+            params = {
+                "positions": [rewrite.position for rewrite in rewrites],
+                "codecs": [rewrite.codec for rewrite in rewrites],
+                "data": [rewrite.data for rewrite in rewrites],
+                "metadata": [rewrite.metadata for rewrite in rewrites],
+                "old_codec": old_codec,
+            }
+            with self.session() as session:
+                return session.execute(batched, params)
         changed = 0
         with self.session() as session:
             for rewrite in rewrites:
