@@ -3,13 +3,16 @@
 ``state_at_version`` and ``state_at`` answer "what did this look like then?" (at a version, or at
 a timezone-aware instant: the state after the newest event at or before it). ``history`` answers
 "who changed what, when": each event with its envelope and the state fields it changed, from what
-to what (for the creating event: every field's initial value). The aggregate class is chosen from the aggregate type stored with the events, through a
-``{aggregate_type: class}`` mapping such as ``chronicle.chat.domain.CHAT_AGGREGATES``.
+to what (for the creating event: every field's initial value). ``compare`` answers "what differs
+between version N and version M". Text fields named by the caller carry a word-level ``diff``
+(:func:`chronicle.word_diff.word_diff`). The aggregate class is chosen from the aggregate type
+stored with the events, through a ``{aggregate_type: class}`` mapping such as
+``chronicle.chat.domain.CHAT_AGGREGATES``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +27,7 @@ from chronicle.errors import (
 from chronicle.events import JSONObject, RecordedEvent
 from chronicle.repository import load_aggregate
 from chronicle.store.ports import EventStore
+from chronicle.word_diff import word_diff
 
 AggregateClasses = Mapping[str, type[Aggregate]]
 
@@ -50,14 +54,38 @@ class StateAt:
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
-    """One state field an event changed."""
+    """One state field an event changed; for a text field changed from text to text, ``diff``
+    holds its word-level parts (None otherwise, and left out of the dict)."""
 
     field: str
     old: Any
     new: Any
+    diff: list[dict[str, str]] | None = None
 
     def to_dict(self) -> JSONObject:
-        return {"field": self.field, "old": self.old, "new": self.new}
+        change: JSONObject = {"field": self.field, "old": self.old, "new": self.new}
+        if self.diff is not None:
+            change["diff"] = self.diff
+        return change
+
+
+def field_change(name: str, old: Any, new: Any, text_fields: Collection[str]) -> FieldChange:
+    """The change of field ``name``, with a word diff when it is a text field edited."""
+    diff = None
+    if name in text_fields and isinstance(old, str) and isinstance(new, str):
+        diff = word_diff(old, new)
+    return FieldChange(name, old, new, diff)
+
+
+def changes_between(
+    before: JSONObject, after: JSONObject, fields: Collection[str], text_fields: Collection[str]
+) -> list[FieldChange]:
+    """The fields whose value differs between two states, in ``fields`` order."""
+    return [
+        field_change(name, before[name], after[name], text_fields)
+        for name in fields
+        if before[name] != after[name]
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +97,7 @@ class HistoryEntry:
     """
 
     version: int
+    position: int
     event_id: str
     event_type: str
     schema_version: int
@@ -83,6 +112,7 @@ class HistoryEntry:
     def to_dict(self) -> JSONObject:
         return {
             "version": self.version,
+            "position": self.position,
             "created": self.created,
             "event_id": self.event_id,
             "event_type": self.event_type,
@@ -130,7 +160,8 @@ def state_at_version(
 def state_at(
     store: EventStore, aggregates: AggregateClasses, aggregate_id: str, instant: datetime
 ) -> StateAt:
-    """The state after the newest event recorded at or before ``instant`` (timezone-aware).
+    """The state after the newest event recorded at or before ``instant`` (timezone-aware),
+    rebuilt from the newest valid snapshot at or below that event's version.
 
     Raises ``AggregateNotYetCreatedError`` when ``instant`` is before the first event.
     """
@@ -147,8 +178,8 @@ def state_at(
     # The newest event at or before the instant, by version: a clock that stepped back between
     # two appends cannot make a later event count as earlier than one already counted.
     version = max(event.version for event in recorded if event.timestamp <= instant)
-    to_domain = cls.registry.to_domain
-    aggregate = cls.replay(aggregate_id, (to_domain(event) for event in recorded[:version]))
+    # From the newest valid snapshot at or below that version, as ``state_at_version``.
+    aggregate = load_aggregate(store, cls, aggregate_id, to_version=version)
     return StateAt(
         aggregate_id,
         cls.aggregate_type,
@@ -159,9 +190,13 @@ def state_at(
 
 
 def history(
-    store: EventStore, aggregates: AggregateClasses, aggregate_id: str
+    store: EventStore,
+    aggregates: AggregateClasses,
+    aggregate_id: str,
+    text_fields: Collection[str] = (),
 ) -> list[HistoryEntry]:
-    """Every event of the aggregate, oldest first, with the state fields each one changed."""
+    """Every event of the aggregate, oldest first, with the state fields each one changed (a
+    word diff for each of ``text_fields`` edited)."""
     cls, _ = aggregate_class(store, aggregates, aggregate_id)
     aggregate = cls(aggregate_id)
     to_domain = cls.registry.to_domain
@@ -172,14 +207,14 @@ def history(
         aggregate.apply(event)
         after = aggregate.state()
         created = recorded.version == 1
-        changes = [
-            FieldChange(name, None if created else before[name], after[name])
-            for name in cls.STATE_FIELDS
-            if created or before[name] != after[name]
-        ]
+        if created:
+            changes = [FieldChange(name, None, after[name]) for name in cls.STATE_FIELDS]
+        else:
+            changes = changes_between(before, after, cls.STATE_FIELDS, text_fields)
         entries.append(
             HistoryEntry(
                 version=recorded.version,
+                position=recorded.position,
                 event_id=recorded.event_id,
                 event_type=recorded.event_type,
                 schema_version=recorded.schema_version,
@@ -194,3 +229,48 @@ def history(
         )
         before = after
     return entries
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Two versions of one aggregate: both states and the fields that differ between them."""
+
+    older: StateAt
+    newer: StateAt
+    changes: list[FieldChange]
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "aggregate_id": self.older.aggregate_id,
+            "aggregate_type": self.older.aggregate_type,
+            "from": self.older.to_dict(),
+            "to": self.newer.to_dict(),
+            "changes": [change.to_dict() for change in self.changes],
+        }
+
+
+def compare(
+    store: EventStore,
+    aggregates: AggregateClasses,
+    aggregate_id: str,
+    from_version: int,
+    to_version: int,
+    text_fields: Collection[str] = (),
+) -> Comparison:
+    """The states after ``from_version`` and after ``to_version`` events, and what differs.
+
+    Either order is allowed (``changes`` go from the first to the second); a version below 1 or
+    beyond the aggregate's newest raises ``InvalidEventError``.
+    """
+    cls, _ = aggregate_class(store, aggregates, aggregate_id)
+    newest = store.get_aggregate_version(aggregate_id)
+    for name, version in (("from", from_version), ("to", to_version)):
+        if not 1 <= version <= newest:
+            raise InvalidEventError(
+                f"{name}={version} is not a version of {aggregate_id} (it has 1 to {newest})"
+            )
+    older = state_at_version(store, aggregates, aggregate_id, from_version)
+    newer = state_at_version(store, aggregates, aggregate_id, to_version)
+    return Comparison(
+        older, newer, changes_between(older.state, newer.state, cls.STATE_FIELDS, text_fields)
+    )

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -222,6 +223,12 @@ def export_the_trail(api: Api, headers: dict[str, str]) -> httpx.Response:
     return api.client.get("/audit/export", params={"format": "csv"}, headers=headers)
 
 
+def a_project_now(api: Api, headers: dict[str, str]) -> httpx.Response:
+    project_id = a_project(api)
+    at = datetime.now(UTC).isoformat()
+    return api.client.get(f"/audit/projects/{project_id}/at", params={"at": at}, headers=headers)
+
+
 def a_sealed_event(api: Api) -> str:
     """A new event, sealed (without event sourcing there is none: an id that names nothing)."""
     store = api.services.chat.store
@@ -344,8 +351,15 @@ RULES = [
     ),
     Rule(
         "GET",
+        "/audit/{aggregate_id}/compare",
+        _get(lambda api: f"/audit/{a_message_by_alice(api)}/compare", **{"from": "1", "to": "1"}),
+        auditors(200),
+    ),
+    Rule("GET", "/audit/projects/{project_id}/at", a_project_now, auditors(200)),
+    Rule(
+        "GET",
         "/audit/events",
-        _get("/audit/events", aggregate_type="Message", limit="10"),
+        _get("/audit/events", aggregate_type="Message", user="alice", limit="10"),
         auditors(200),
     ),
     Rule("GET", "/audit/export", export_the_trail, auditors(200)),

@@ -207,8 +207,19 @@ class SeedPosted(Model):
 # -- audit ----------------------------------------------------------------------------------------
 
 
+class Actor(Model):
+    """Who caused an event, by name as recorded when it happened (from the log, not from
+    today's users): a later rename does not change it. ``system:*`` actors are ``system``, with
+    the actor as their username; an id no user event names has a null username."""
+
+    user_id: str | None
+    username: str | None
+    role: str | None
+    system: bool
+
+
 class Event(Model):
-    """A stored event with its envelope."""
+    """A stored event with its envelope, and its actor by name."""
 
     event_id: str
     aggregate_id: str
@@ -223,6 +234,7 @@ class Event(Model):
     schema_version: int
     partition: int
     hash: str
+    actor: Actor
 
 
 class EventPage(Model):
@@ -230,14 +242,26 @@ class EventPage(Model):
     next: int | None = Field(description="Pass back as ``after`` for the next page; null: last.")
 
 
+class DiffPart(Model):
+    """A run of words (and the whitespace between them): ``equal`` parts and ``insert`` parts
+    join to the new text, ``equal`` and ``delete`` parts to the old."""
+
+    op: Literal["equal", "insert", "delete"]
+    text: str
+
+
 class FieldChange(Model):
     field: str
     old: Any
     new: Any
+    diff: list[DiffPart] | None = Field(
+        None, description="Word-level parts for a text field edited; null otherwise."
+    )
 
 
 class HistoryEntry(Model):
     version: int
+    position: int
     created: bool
     event_id: str
     event_type: str
@@ -246,6 +270,7 @@ class HistoryEntry(Model):
     user_id: str | None
     correlation_id: str | None
     causation_id: str | None
+    actor: Actor
     data: dict[str, Any]
     changes: list[FieldChange]
 
@@ -261,6 +286,33 @@ class StateAt(Model):
     version: int
     timestamp: str = Field(json_schema_extra={"format": "date-time"})
     state: dict[str, Any]
+
+
+class Comparison(Model):
+    """Two versions of one aggregate: both states and each field that differs, from ``from``
+    to ``to``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    aggregate_id: str
+    aggregate_type: str
+    from_: StateAt = Field(alias="from")
+    to: StateAt
+    changes: list[FieldChange]
+
+
+class MessageAt(StateAt):
+    deleted: bool = Field(description="Deleted at that instant (its content as it last read).")
+
+
+class ProjectAt(Model):
+    """A project as it was at ``at``: its state, its tickets and its messages, each with its
+    aggregate id (for ``/audit/{aggregate_id}/history``)."""
+
+    at: str = Field(json_schema_extra={"format": "date-time"})
+    project: StateAt
+    tickets: list[StateAt]
+    messages: list[MessageAt]
 
 
 class VerificationReport(Document):

@@ -1,5 +1,11 @@
-"""Audit routes (auditors and admins): history, time travel, event search, export, verification,
-and proofs anyone can check offline."""
+"""Audit routes (auditors and admins): history, time travel (of one aggregate or a whole project),
+comparison of two versions, event search, export, verification, and proofs anyone can check
+offline.
+
+Every event and history entry names its actor as recorded then (:mod:`chronicle.chat.actors`,
+built once per request from the User aggregates' events); edited text fields carry a word-level
+``diff`` (:mod:`chronicle.word_diff`).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,17 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AfterValidator
 
 from chronicle.bootstrap import seal_evidence_from
+from chronicle.chat.actors import Actors
 from chronicle.chat.domain import CHAT_AGGREGATES
 from chronicle.chat.domain.ids import ID_SHAPE
+from chronicle.chat.project_at import project_at
 from chronicle.chat.wiring import snapshot_check
-from chronicle.errors import InvalidEventError, UnknownAggregateError
+from chronicle.errors import AggregateNotYetCreatedError, InvalidEventError, UnknownAggregateError
 from chronicle.events import RecordedEvent
-from chronicle.history import history, state_at, state_at_version
+from chronicle.history import compare, history, state_at, state_at_version
 from chronicle.integrity import audit_public_key, audit_report
 from chronicle.integrity.proofs import (
     NotSealedYetError,
@@ -32,13 +41,16 @@ from chronicle.integrity.proofs import (
 from chronicle.store.ports import EventStore
 
 from .dependencies import Auditor, AuditServices
-from .params import PrintableQuery
+from .event_search import EventQuery, shown
+from .params import PrintableQuery, ProjectIdPath, printable
 from .problems import problem
 from .responses import (
+    Comparison,
     ConsistencyProof,
     EventPage,
     History,
     InclusionProof,
+    ProjectAt,
     PublicKey,
     StateAt,
     VerificationReport,
@@ -51,12 +63,25 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 _EXPORT_PAGE = 1000
 _CSV_COLUMNS = (
     "position", "event_id", "aggregate_id", "aggregate_type", "event_type", "version",
-    "timestamp", "user_id", "schema_version", "data", "metadata", "hash",
+    "timestamp", "user_id", "username", "role", "schema_version", "data", "metadata", "hash",
 )  # fmt: skip
+TEXT_FIELDS = ("content", "name", "title", "description")
+"""The chat aggregates' free-text fields: their edits carry a word-level diff."""
 
 Name = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
 Instant = Annotated[datetime | None, Query(description="ISO-8601 with a timezone")]
 Cursor = Annotated[int | None, Query(ge=0, le=MAX_VERSION)]
+Version = Annotated[int, Query(ge=1, le=MAX_VERSION)]
+Username = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="A username as recorded at the time: every user id that had it (or a "
+        "``system:*`` actor).",
+    ),
+    AfterValidator(printable),
+]
 
 AUDIT = (401, 403, 409)
 """Every audit route: no token, a role that may not audit, event sourcing disabled (409)."""
@@ -87,9 +112,66 @@ def _known(aggregate_id: str) -> str:
 
 @router.get("/{aggregate_id}/history", response_model=History, responses=problems(*AUDIT, 404))
 def aggregate_history(aggregate_id: str, who: Auditor, services: AuditServices) -> dict[str, Any]:
-    """Every event of the resource, oldest first: who, when, which event, which fields changed."""
-    entries = history(services.chat.store, CHAT_AGGREGATES, _known(aggregate_id))
-    return {"aggregate_id": aggregate_id, "events": [entry.to_dict() for entry in entries]}
+    """Every event of the resource, oldest first: who (by name, as recorded then), when, which
+    event, which fields changed (text fields with a word-level ``diff``)."""
+    store = services.chat.store
+    entries = history(store, CHAT_AGGREGATES, _known(aggregate_id), TEXT_FIELDS)
+    actors = Actors.from_log(store)
+    return {
+        "aggregate_id": aggregate_id,
+        "events": [
+            {
+                **entry.to_dict(),
+                "actor": actors.actor(entry.user_id, entry.position),
+                "changes": [{"diff": None, **change.to_dict()} for change in entry.changes],
+            }
+            for entry in entries
+        ],
+    }
+
+
+@router.get(
+    "/{aggregate_id}/compare", response_model=Comparison, responses=problems(*AUDIT, 404, 422)
+)
+def aggregate_compare(
+    aggregate_id: str,
+    who: Auditor,
+    services: AuditServices,
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION)],
+    to: Version,
+) -> dict[str, Any]:
+    """The states after versions ``from`` and ``to`` and each field that differs between them
+    (text fields with a word-level ``diff``); either order. A version the aggregate does not
+    have answers 422."""
+    store = services.chat.store
+    comparison = compare(store, CHAT_AGGREGATES, _known(aggregate_id), from_, to, TEXT_FIELDS)
+    body = comparison.to_dict()
+    body["changes"] = [{"diff": None, **change} for change in body["changes"]]
+    return body
+
+
+@router.get(
+    "/projects/{project_id}/at", response_model=ProjectAt, responses=problems(*AUDIT, 404, 422)
+)
+def project_at_instant(
+    project_id: ProjectIdPath,
+    who: Auditor,
+    services: AuditServices,
+    at: Annotated[datetime, Query(description="ISO-8601 with a timezone")],
+) -> dict[str, Any]:
+    """The project as it was at ``at``: its state, its tickets (status, assignee) and its
+    messages (as they read then, deleted ones marked), rebuilt from the log.
+
+    An instant before the project existed answers 422. The tickets and messages are found by
+    one pass over the TicketCreated and MessageCreated events up to the instant, and each is
+    rebuilt on its own: the time grows with the number of tickets and messages ever created.
+    """
+    if at.utcoffset() is None:
+        raise InvalidEventError("at needs a timezone, e.g. 2026-01-01T10:00:00Z")
+    try:
+        return project_at(services.chat.store, project_id, at)
+    except AggregateNotYetCreatedError as exc:
+        raise InvalidEventError(str(exc)) from exc
 
 
 @router.get("/{aggregate_id}/state", response_model=StateAt, responses=problems(*AUDIT, 404, 422))
@@ -112,23 +194,33 @@ def aggregate_state(
     return state_at_version(store, CHAT_AGGREGATES, aggregate_id, version).to_dict()
 
 
-def _filters(
+ContentQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="Message content holding this text (case-insensitive), in MessageCreated "
+        "and MessageUpdated events. No index: each page reads at most 10,000 events, and a page "
+        "cut short by that limit still has a ``next``.",
+    ),
+    AfterValidator(printable),
+]
+
+
+def _query(
+    actors: Actors,
     user_id: str | None,
+    user: str | None,
     aggregate_type: str | None,
     event_type: str | None,
     since: datetime | None,
     until: datetime | None,
-) -> dict[str, Any]:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.utcoffset() is None:
-            raise InvalidEventError(f"{name} needs a timezone, e.g. 2026-01-01T10:00:00Z")
-    return {
-        "user_id": user_id,
-        "aggregate_type": aggregate_type,
-        "event_type": event_type,
-        "since": since,
-        "until": until,
-    }
+    q: str | None,
+) -> EventQuery:
+    return EventQuery.of(
+        actors, user_id=user_id, user=user, aggregate_type=aggregate_type,
+        event_type=event_type, since=since, until=until, q=q,
+    )  # fmt: skip
 
 
 @router.get("/events", response_model=EventPage, responses=problems(*AUDIT, 422))
@@ -136,44 +228,52 @@ def search(
     who: Auditor,
     services: AuditServices,
     user_id: PrintableQuery = None,
+    user: Username = None,
     aggregate_type: Name = None,
     event_type: Name = None,
     since: Instant = None,
     until: Instant = None,
+    q: ContentQuery = None,
     after: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """A page of matching events in commit order; pass ``next`` back as ``after``.
 
-    Paging is stable while writes go on: no event is skipped or repeated.
+    Paging is stable while writes go on: no event is skipped or repeated. ``user`` filters by
+    username as recorded when the events happened (every user id that ever had that name;
+    with ``user_id`` too, both must hold); ``q`` searches message content (a bounded scan, see
+    :mod:`chronicle.chat.api.event_search`). Each event names its actor as recorded then.
     """
-    filters = _filters(user_id, aggregate_type, event_type, since, until)
-    page = services.chat.store.search_events(**filters, after=after, limit=limit)
-    return {
-        "events": [event.to_dict() for event in page],
-        "next": page[-1].position if len(page) == limit else None,
-    }
+    store = services.chat.store
+    actors = Actors.from_log(store)
+    query = _query(actors, user_id, user, aggregate_type, event_type, since, until, q)
+    page, cursor = query.page(store, after, limit)
+    return {"events": [shown(event, actors) for event in page], "next": cursor}
 
 
-def _pages(store: EventStore, filters: dict[str, Any]) -> Iterator[list[RecordedEvent]]:
-    after = None
-    while page := store.search_events(**filters, after=after, limit=_EXPORT_PAGE):
-        yield page
-        after = page[-1].position
+def _pages(store: EventStore, query: EventQuery) -> Iterator[list[RecordedEvent]]:
+    after: int | None = None
+    while True:
+        page, after = query.page(store, after, _EXPORT_PAGE)
+        if page:
+            yield page
+        if after is None:
+            return
 
 
-def _ndjson(pages: Iterator[list[RecordedEvent]]) -> Iterator[bytes]:
+def _ndjson(pages: Iterator[list[RecordedEvent]], actors: Actors) -> Iterator[bytes]:
     for page in pages:
-        yield b"".join(orjson.dumps(event.to_dict()) + b"\n" for event in page)
+        yield b"".join(orjson.dumps(shown(event, actors)) + b"\n" for event in page)
 
 
-def _csv(pages: Iterator[list[RecordedEvent]]) -> Iterator[str]:
+def _csv(pages: Iterator[list[RecordedEvent]], actors: Actors) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(_CSV_COLUMNS)
     for page in pages:
         for event in page:
-            row = event.to_dict()
+            row = shown(event, actors)
+            row["username"], row["role"] = row["actor"]["username"], row["actor"]["role"]
             row["data"] = orjson.dumps(row["data"]).decode()
             row["metadata"] = orjson.dumps(row["metadata"]).decode()
             writer.writerow([row[column] for column in _CSV_COLUMNS])
@@ -199,23 +299,27 @@ def export(
     services: AuditServices,
     format: Literal["ndjson", "csv"] = "ndjson",
     user_id: PrintableQuery = None,
+    user: Username = None,
     aggregate_type: Name = None,
     event_type: Name = None,
     since: Instant = None,
     until: Instant = None,
+    q: ContentQuery = None,
 ) -> StreamingResponse:
-    """Every matching event, streamed page by page (constant memory however many there are)."""
-    filters = _filters(user_id, aggregate_type, event_type, since, until)
+    """Every matching event, streamed page by page (constant memory however many there are);
+    the filters are those of ``GET /audit/events``."""
     store = services.chat.store
-    store.search_events(**filters, limit=1)  # bad filters fail here, before the stream starts
+    actors = Actors.from_log(store)
+    query = _query(actors, user_id, user, aggregate_type, event_type, since, until, q)
+    query.check(store)  # bad filters fail here, before the stream starts
     if format == "csv":
         return StreamingResponse(
-            _csv(_pages(store, filters)),
+            _csv(_pages(store, query), actors),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="chronicle-events.csv"'},
         )
     return StreamingResponse(
-        _ndjson(_pages(store, filters)),
+        _ndjson(_pages(store, query), actors),
         media_type="application/x-ndjson",
         headers={"Content-Disposition": 'attachment; filename="chronicle-events.ndjson"'},
     )

@@ -1,0 +1,92 @@
+"""Who did it, by name: each actor's username and role as recorded when the event happened.
+
+The names come from the log, not from today's users read model: a user renamed later still shows
+under the name it had then. :meth:`Actors.from_log` reads only the User aggregates' events (there
+are few users), once per request; each lookup is then a binary search by log position. An actor
+``system:*`` (``system:cli``, ``system:demo``) is shown as such.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from chronicle.chat.domain.events import UserCreated, UserUpdated, chat_events
+from chronicle.events import JSONObject, RecordedEvent
+from chronicle.registry import DomainEvent
+from chronicle.store.ports import LogReader
+
+SYSTEM_PREFIX = "system:"
+_PAGE = 1000
+
+
+def _user_events(log: LogReader) -> Iterator[RecordedEvent]:
+    after = None
+    while page := log.search_events(aggregate_type="User", after=after, limit=_PAGE):
+        yield from page
+        after = page[-1].position
+
+
+def _named(event: DomainEvent) -> dict[str, Any] | None:
+    """What a user event says about the username and role (None: nothing)."""
+    match event:
+        case UserCreated(username=username, role=role):
+            return {"username": username, "role": role}
+        case UserUpdated(updates=updates):
+            return {name: updates[name] for name in ("username", "role") if name in updates}
+    return None
+
+
+@dataclass
+class _Timeline:
+    """One user's (username, role) after each of its events, by log position."""
+
+    positions: list[int] = field(default_factory=list)
+    names: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, position: int, named: dict[str, Any]) -> None:
+        current = self.names[-1] if self.names else {"username": None, "role": None}
+        self.positions.append(position)
+        self.names.append({**current, **named})
+
+    def at(self, position: int | None) -> dict[str, Any]:
+        index = len(self.positions) if position is None else bisect_right(self.positions, position)
+        return self.names[index - 1] if index else {"username": None, "role": None}
+
+
+@dataclass
+class Actors:
+    """Every user's names over time, from the log; see the module's docstring."""
+
+    timelines: dict[str, _Timeline] = field(default_factory=dict)
+
+    @classmethod
+    def from_log(cls, log: LogReader) -> Actors:
+        actors = cls()
+        for recorded in _user_events(log):
+            if recorded.event_type not in chat_events:
+                continue
+            if (named := _named(chat_events.to_domain(recorded))) is not None:
+                timeline = actors.timelines.setdefault(recorded.aggregate_id, _Timeline())
+                timeline.add(recorded.position, named)
+        return actors
+
+    def actor(self, user_id: str | None, position: int | None = None) -> JSONObject:
+        """``user_id``'s username and role as of log ``position`` (default: the newest)."""
+        if user_id is None:
+            return {"user_id": None, "username": None, "role": None, "system": False}
+        if user_id.startswith(SYSTEM_PREFIX):
+            return {"user_id": user_id, "username": user_id, "role": None, "system": True}
+        timeline = self.timelines.get(user_id)
+        named = timeline.at(position) if timeline else {"username": None, "role": None}
+        return {"user_id": user_id, **named, "system": False}
+
+    def ids_named(self, username: str) -> list[str]:
+        """Every user id that had ``username`` at some time (a name can pass to another user)."""
+        return sorted(
+            user_id
+            for user_id, timeline in self.timelines.items()
+            if any(named["username"] == username for named in timeline.names)
+        )
