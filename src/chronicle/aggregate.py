@@ -62,6 +62,26 @@ class Aggregate:
         if applier is not None:
             applier(self, event)
         self.version += 1
+        self._derive()
+
+    def apply_all(self, events: Iterable[DomainEvent]) -> None:
+        """Apply ``events`` in order: the same state as :meth:`apply` on each, with the state
+        that :meth:`_derive` keeps derived once at the end instead of after every event."""
+        appliers = self.appliers
+        for event in events:
+            applier = appliers.get(type(event))
+            if applier is not None:
+                applier(self, event)
+            self.version += 1
+        self._derive()
+
+    def _derive(self) -> None:
+        """Bring derived state (e.g. a message's mentions, found in its content) up to date.
+
+        Runs after each :meth:`apply` and once after :meth:`apply_all`, so an applier may leave
+        state that only the last event decides to this hook, instead of computing it again for
+        every event of a replay. The base aggregate derives nothing.
+        """
 
     def _record(self, event: DomainEvent) -> None:
         """Apply a new event decided by a command and keep it for the next save."""
@@ -86,8 +106,7 @@ class Aggregate:
     def replay(cls, aggregate_id: str, events: Iterable[DomainEvent]) -> Self:
         """A fresh aggregate with ``events`` applied, none of them pending."""
         aggregate = cls(aggregate_id)
-        for event in events:
-            aggregate.apply(event)
+        aggregate.apply_all(events)
         return aggregate
 
     # -- state and snapshots -----------------------------------------------------------------

@@ -10,7 +10,7 @@ rewritten. Everywhere else the code dispatches on the classes this registry reso
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, TypeVar
 
 from chronicle.errors import UnknownEventTypeError, UpcastError
@@ -102,17 +102,49 @@ class EventRegistry:
 
     def to_domain(self, recorded: RecordedEvent) -> DomainEvent:
         """The typed event for a stored one, upcast to the current schema."""
-        cls = self.class_for(recorded.event_type)
-        data = recorded.data
-        if recorded.schema_version != cls.schema_version:
-            data = self.upcast(recorded.event_type, data, recorded.schema_version)
+        return self.domain_event(
+            recorded.event_type,
+            recorded.schema_version,
+            recorded.data,
+            recorded.aggregate_id,
+            recorded.version,
+        )
+
+    def domain_event(
+        self, name: str, schema_version: int, data: JSONObject, aggregate_id: str, version: int
+    ) -> DomainEvent:
+        """The typed event for ``data`` stored as ``name`` at ``schema_version``, upcast to the
+        current schema (``aggregate_id`` and ``version`` say where it is stored, in errors)."""
+        cls = self._classes.get(name) or self.class_for(name)
+        if schema_version != cls.schema_version:
+            data = self.upcast(name, data, schema_version)
         try:
             return cls(**data)
         except TypeError as exc:
             raise UpcastError(
-                f"stored {recorded.event_type} v{recorded.schema_version} at "
-                f"{recorded.aggregate_id}@{recorded.version} does not fit {cls.__name__}: {exc}"
+                f"stored {name} v{schema_version} at {aggregate_id}@{version} "
+                f"does not fit {cls.__name__}: {exc}"
             ) from exc
+
+    def domain_events(
+        self, changes: Iterable[tuple[str, int, JSONObject]], aggregate_id: str, first: int
+    ) -> Iterator[DomainEvent]:
+        """The typed events for a replay's ``(event_type, schema_version, data)`` changes, the
+        first stored at version ``first``: :meth:`domain_event` for each, with the common case
+        (a registered class at its current schema) inline, as a long replay spends its time here.
+        """
+        classes = self._classes
+        for version, (name, schema_version, data) in enumerate(changes, first):
+            cls = classes.get(name)
+            if cls is not None and schema_version == cls.schema_version:
+                try:
+                    event = cls(**data)
+                except TypeError:
+                    pass  # domain_event raises the error that names the event
+                else:
+                    yield event
+                    continue
+            yield self.domain_event(name, schema_version, data, aggregate_id, version)
 
     def to_new_event(
         self,

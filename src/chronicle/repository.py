@@ -55,11 +55,6 @@ def valid_snapshot(
     return None
 
 
-def check_type(cls: type[Aggregate], recorded: RecordedEvent) -> None:
-    if recorded.aggregate_type != cls.aggregate_type:
-        raise AggregateTypeError(recorded.aggregate_id, cls.aggregate_type, recorded.aggregate_type)
-
-
 def load_aggregate(
     store: AggregateStore,
     cls: type[A],
@@ -82,14 +77,14 @@ def load_aggregate(
         aggregate = cls(aggregate_id)
     if to_version is not None and aggregate.version == to_version:
         return aggregate
-    recorded = store.get_events_for_aggregate(aggregate_id, aggregate.version + 1, to_version)
-    if not recorded and aggregate.version == 0:
+    first = aggregate.version + 1
+    replay = store.get_replay(aggregate_id, first, to_version)
+    changes = replay.changes
+    if not changes and aggregate.version == 0:
         raise UnknownAggregateError(aggregate_id)
-    if recorded:
-        check_type(cls, recorded[0])
-    to_domain = cls.registry.to_domain
-    for event in recorded:
-        aggregate.apply(to_domain(event))
+    if changes and replay.aggregate_type != cls.aggregate_type:
+        raise AggregateTypeError(aggregate_id, cls.aggregate_type, str(replay.aggregate_type))
+    aggregate.apply_all(cls.registry.domain_events(changes, aggregate_id, first))
     if to_version is not None and aggregate.version < to_version:
         raise InvalidEventError(
             f"aggregate {aggregate_id!r} has {aggregate.version} events, "

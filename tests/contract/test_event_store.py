@@ -437,6 +437,34 @@ def test_stats_count_by_aggregate_type_and_event_type(store: EventStore) -> None
     assert stats.size_bytes > 0
 
 
+def test_the_summary_gives_the_totals_of_stats_before_and_after_a_seal(store: EventStore) -> None:
+    from chronicle.store import Seal
+
+    empty = store.summary()
+    assert (empty.total_events, empty.oldest_event, empty.newest_event) == (0, None, None)
+    events = [append(store, f"message_{n}", [created(str(n))], expected=0)[0] for n in range(5)]
+
+    def totals(of: object) -> tuple[object, ...]:
+        return tuple(getattr(of, name) for name in ("total_events", "oldest_event", "newest_event"))
+
+    assert totals(store.summary()) == totals(store.stats())
+    assert store.summary().total_events == 5 and store.summary().backend == store.backend
+    # Sealed: the seal's count stands for the events up to it, the tail after it is counted.
+    sealed_at = datetime(2026, 1, 2, tzinfo=UTC)
+    store.append_seal(Seal(1, events[2].position, 3, b"h" * 32, b"l" * 32, sealed_at))
+    assert store.summary().total_events == 5
+    append(store, "message_5", [created("5")], expected=0)
+    assert totals(store.summary()) == totals(store.stats())
+    assert store.summary().total_events == 6
+
+
+def test_refreshing_statistics_changes_nothing_a_reader_sees(store: EventStore) -> None:
+    append(store, "message_a", [created(), updated("x")], expected=0)
+    before = store.search_events(aggregate_type="Message")
+    store.refresh_statistics()
+    assert store.search_events(aggregate_type="Message") == before
+
+
 # -- checkpoints and snapshots ---------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from chronicle import ConcurrencyError, EventStore, NewEvent, RecordedEvent
+from chronicle.errors import DuplicateEventError
 from chronicle.store.codec import canonical_json
 from chronicle.store.integrity import GENESIS, chain, content_digest, format_timestamp
 
@@ -74,3 +75,43 @@ def test_a_retried_single_event_returns_the_stored_event_and_writes_nothing(
     )
     assert again == first
     assert store.get_event_count() == 1
+
+
+# SQLite binds at most 32,766 parameters per statement: a batch this long takes three INSERTs.
+LONG_BATCH = 4_500
+
+
+def test_a_batch_longer_than_one_insert_is_stored_whole_with_its_hash_chain(
+    store: EventStore,
+) -> None:
+    store.append("message_a", [message("first")], expected_version=0, aggregate_type="Message")
+    events = [message(f"event {n}") for n in range(LONG_BATCH)]
+    recorded = store.append(
+        "message_a", events, expected_version=1, aggregate_type="Message", user_id="u1"
+    )
+    stored = store.get_events_for_aggregate("message_a")
+    assert recorded == stored[1:]
+    assert [event.event_id for event in recorded] == [event.event_id for event in events]
+    assert [event.version for event in stored] == list(range(1, LONG_BATCH + 2))
+    assert [event.data["content"] for event in recorded] == [
+        f"event {n}" for n in range(LONG_BATCH)
+    ]
+    positions = [event.position for event in stored]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    previous = GENESIS
+    for event in stored:
+        assert event.hash == expected_hash(previous, event)
+        previous = event.hash
+
+
+def test_a_batch_longer_than_one_insert_refused_in_its_last_rows_writes_nothing(
+    store: EventStore,
+) -> None:
+    taken = message("already stored")
+    store.append("message_a", [taken], expected_version=0, aggregate_type="Message")
+    events = [message(f"event {n}") for n in range(LONG_BATCH - 1)] + [taken]
+    with pytest.raises(DuplicateEventError):
+        store.append("message_a", events, expected_version=1, aggregate_type="Message")
+    assert store.get_aggregate_version("message_a") == 1 and store.get_event_count() == 1
+    store.append("message_a", events[:-1], expected_version=1, aggregate_type="Message")
+    assert store.get_aggregate_version("message_a") == LONG_BATCH

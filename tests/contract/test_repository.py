@@ -13,7 +13,7 @@ from chronicle.bootstrap import open_repository
 from chronicle.chat.domain import Message, MessageDeletedError, Ticket, User, new_id
 from chronicle.config import load_settings
 from chronicle.errors import AggregateTypeError, InvalidEventError
-from chronicle.events import RecordedEvent
+from chronicle.events import Replay
 from chronicle.integrity import Sealer
 from chronicle.integrity.attestation import SnapshotAttestor, replay_from
 from chronicle.repository import Repository, load_aggregate
@@ -284,11 +284,11 @@ class CountingReads:
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    def get_events_for_aggregate(
+    def get_replay(
         self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
-    ) -> list[RecordedEvent]:
+    ) -> Replay:
         self.read_from.append(from_version)
-        return self.inner.get_events_for_aggregate(aggregate_id, from_version, to_version)
+        return self.inner.get_replay(aggregate_id, from_version, to_version)
 
 
 def seal_and_attest(store: EventStore) -> None:
@@ -366,3 +366,42 @@ def test_an_older_valid_snapshot_is_used_when_the_newest_one_is_not(store: Event
     loaded = load_aggregate(counting, Message, message.id)  # type: ignore[arg-type]
     assert counting.read_from == [3]
     assert loaded.state() == message.state() and loaded.version == 3
+
+
+def test_a_loaded_message_has_the_mentions_of_its_last_content(store: EventStore) -> None:
+    repository = Repository(store, Message)
+    message = Message.create("hi @bob", "alice")
+    repository.save(message)
+    for content in ("ask @carol", "no one", "thanks @Dave, @erin and @dave"):
+        message.edit(content)
+        repository.save(message)
+    loaded = repository.load(message.id)
+    assert loaded.mentions == ["dave", "erin"] == message.mentions
+    assert loaded.state() == message.state() and loaded.version == message.version == 4
+    at_two = load_aggregate(store, Message, message.id, to_version=2)
+    assert at_two.mentions == ["carol"] and at_two.content == "ask @carol"
+
+
+def test_the_replay_read_gives_what_the_full_read_gives_of_each_event(store: EventStore) -> None:
+    repository = Repository(store, Message)
+    message = saved_message(repository, edits=4)
+    message.delete()
+    repository.save(message)
+    for from_version, to_version in ((0, None), (1, None), (3, None), (2, 4), (6, 6), (7, None)):
+        full = store.get_events_for_aggregate(message.id, from_version, to_version)
+        replay = store.get_replay(message.id, from_version, to_version)
+        assert replay.aggregate_type == (full[0].aggregate_type if full else None)
+        assert list(replay.changes) == [
+            (event.event_type, event.schema_version, event.data) for event in full
+        ]
+        changes = list(replay.changes)
+        assert [replay.changes[index] for index in range(len(full))] == changes
+        assert list(replay.changes[1:]) == changes[1:] and len(replay.changes) == len(full)
+    assert store.get_replay("message_" + "0" * 32).aggregate_type is None
+
+
+def test_the_replay_read_checks_its_arguments_as_the_full_read_does(store: EventStore) -> None:
+    for bad in ({"aggregate_id": "has space"}, {"from_version": -1}, {"to_version": "2"}):
+        arguments: dict[str, object] = {"aggregate_id": "message_1", **bad}
+        with pytest.raises(InvalidEventError):
+            store.get_replay(**arguments)  # type: ignore[arg-type]

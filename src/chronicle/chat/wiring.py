@@ -125,7 +125,7 @@ class ChatContext:
 
     def refresh_metrics(self) -> None:
         """Bring the gauges (store size, lag, parked events) up to date, e.g. before a scrape."""
-        stats = self.store.stats()
+        stats = self.store.summary()  # not stats(): a scrape must not count the whole log
         self.metrics.store_size.set(stats.size_bytes)
         self.metrics.store_events.set(stats.total_events)
         for status in self.projection_status():

@@ -94,6 +94,8 @@ def import_events(
         except (ImportInputError, ImportConflictError, ImportSourceError) as exc:
             bar.stop()
             fail(f"{exc} ({_done(report)} before it; a rerun skips them)", code=_code(exc))
+        if report.imported:  # a bulk load: plan the audit queries with statistics that know it
+            store.refresh_statistics()
     if as_json:
         print_json({"source": label, **report.to_dict()})
         return

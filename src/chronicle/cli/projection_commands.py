@@ -16,7 +16,6 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
-    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -36,7 +35,7 @@ from chronicle.cli.app import (
     print_json,
 )
 from chronicle.errors import ChronicleError
-from chronicle.projections.rebuild import rebuild
+from chronicle.projections.rebuild import rebuild_all
 from chronicle.projections.runner import ProjectionRunner
 
 
@@ -72,7 +71,7 @@ def replay(
     """
     with chat_for(store_url) as chat:
         known = list(chat.projection_classes)
-        chosen = names or known
+        chosen = list(dict.fromkeys(names or known))  # each once: one pass feeds them all
         unknown = [name for name in chosen if name not in known]
         if unknown:
             fail(f"no read model is called {', '.join(unknown)}; known: {', '.join(known)}", 2)
@@ -98,20 +97,21 @@ def replay(
             console=console,
             disable=as_json,
         ) as progress:
-            for name in chosen:
-                task = progress.add_task(name, total=None)
+            # One pass over the log feeds every chosen read model (see rebuild_all).
+            tasks = [progress.add_task(name, total=None) for name in chosen]
 
-                def report(done: int, total: int, task_id: TaskID = task) -> None:
-                    progress.update(task_id, completed=done, total=total)
+            def report(done: int, total: int) -> None:
+                for task in tasks:
+                    progress.update(task, completed=done, total=total)
 
-                result = rebuild(
-                    chat.store,
-                    chat.projection_classes[name],
-                    chat_events,
-                    mode=chat.modes[name],
-                    batch_size=batch_size,
-                    progress=report,
-                )
+            results = rebuild_all(
+                chat.store,
+                [(chat.projection_classes[name], chat.modes[name]) for name in chosen],
+                chat_events,
+                batch_size=batch_size,
+                progress=report,
+            )
+            for name, task, result in zip(chosen, tasks, results, strict=True):
                 progress.update(task, description=f"{name} ✓")
                 rebuilt.append({"name": name, "events": result.events, "position": result.position})
         if as_json:

@@ -5,12 +5,12 @@ rebuild's own checkpoint committing together, so an interrupted rebuild resumes 
 Once caught up, one short transaction swaps the tables: it locks the live tables (writers to them
 wait a moment), applies what arrived meanwhile, moves the live checkpoint, drops the old tables
 and renames the new ones into place. Until that commit, readers see the old read model; after
-it, the new one.
+it, the new one. :func:`rebuild_all` does this for several read models in one pass over the log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chronicle.errors import CheckpointMovedError
@@ -39,8 +39,69 @@ def rebuild(
     progress: Progress | None = None,
 ) -> RebuildResult:
     """Rebuild one projection's read model from the log and swap it in. Safe to rerun."""
-    fresh = projection_class(registry, suffix=REBUILD_SUFFIX)
-    live = projection_class(registry)
+    [result] = rebuild_all(
+        store,
+        [(projection_class, mode)],
+        registry,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    return result
+
+
+def rebuild_all(
+    store: ProjectionStore,
+    projections: Sequence[tuple[type[Projection], Mode]],
+    registry: EventRegistry,
+    *,
+    batch_size: int = 2000,
+    progress: Progress | None = None,
+) -> list[RebuildResult]:
+    """Rebuild several read models in one pass over the log, then swap each in. Safe to rerun.
+
+    Each batch is applied to every read model in one transaction that moves all their rebuild
+    checkpoints, so an interrupted run resumes them together. Read models whose rebuilds stopped
+    at different places (a rebuild of one of them alone in between) each catch up from their
+    own checkpoint: one pass per distinct checkpoint, one in the usual case.
+    """
+    pairs = [
+        (projection_class(registry, suffix=REBUILD_SUFFIX), projection_class(registry), mode)
+        for projection_class, mode in projections
+    ]
+    if len({fresh.checkpoint_name for fresh, _, _ in pairs}) < len(pairs):
+        raise ValueError("rebuild_all: name each read model once")
+    for fresh, live, _ in pairs:
+        _prepare(store, fresh, live)
+
+    total = store.get_event_count()
+    cohorts: dict[int, list[Projection]] = {}
+    for fresh, _, _ in pairs:
+        cohorts.setdefault(store.get_checkpoint(fresh.checkpoint_name) or 0, []).append(fresh)
+    applied: dict[str, int] = {}
+    done = 0
+
+    def advanced(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, max(total, done))
+
+    for cohort in cohorts.values():
+        applied.update(_fill(store, cohort, batch_size=batch_size, advanced=advanced))
+
+    results = []
+    for fresh, live, mode in pairs:
+        with store.session() as session:
+            position = _swap(store, session, fresh, live, mode=mode, batch_size=batch_size)
+        _refresh_statistics(store, live)
+        results.append(RebuildResult(live.name, applied[fresh.checkpoint_name], position))
+    if progress is not None:
+        progress(max(total, done), max(total, done))
+    return results
+
+
+def _prepare(store: ProjectionStore, fresh: Projection, live: Projection) -> None:
+    """The fresh tables (emptied unless a stopped rebuild resumes) and both checkpoints."""
     name = fresh.checkpoint_name
     resuming = store.get_checkpoint(name) is not None
     with store.session() as session:
@@ -51,33 +112,55 @@ def rebuild(
         checkpoints.ensure(session, name)
         checkpoints.ensure(session, live.checkpoint_name)
 
-    total = store.get_event_count()
+
+def _fill(
+    store: ProjectionStore,
+    cohort: list[Projection],
+    *,
+    batch_size: int,
+    advanced: Callable[[int], None],
+) -> dict[str, int]:
+    """Apply the log to every projection of ``cohort`` (all at the same checkpoint) until the
+    end, batch by batch; how many events each got."""
+    names = [fresh.checkpoint_name for fresh in cohort]
     applied = 0
     while True:
-        position = store.get_checkpoint(name) or 0
+        positions = {store.get_checkpoint(name) or 0 for name in names}
+        if len(positions) > 1:  # another rebuild moved one of them: each goes on alone
+            counts: dict[str, int] = {}
+            for fresh in cohort:
+                [(name, count)] = _fill(
+                    store, [fresh], batch_size=batch_size, advanced=advanced
+                ).items()
+                counts[name] = applied + count
+            return counts
+        [position] = positions
         events = store.read_all(after=position, limit=batch_size)
         if events:
             try:
                 with store.session() as session:
-                    if checkpoints.lock(session, name) != position:
-                        raise CheckpointMovedError(name)
+                    for name in names:
+                        if checkpoints.lock(session, name) != position:
+                            raise CheckpointMovedError(name)
                     with session.pipeline():
-                        for event in events:
-                            fresh.apply(session, event)
-                    checkpoints.move(session, name, position, events[-1].position)
+                        for fresh in cohort:
+                            for event in events:
+                                fresh.apply(session, event)
+                    for name in names:
+                        checkpoints.move(session, name, position, events[-1].position)
             except CheckpointMovedError:
                 continue
             applied += len(events)
-            if progress is not None:
-                progress(applied, max(total, applied))
+            advanced(len(events))
         if len(events) < batch_size:
-            break
+            return dict.fromkeys(names, applied)
 
+
+def _refresh_statistics(store: ProjectionStore, live: Projection) -> None:
+    """The swapped-in tables were filled in bulk: let the planner know what they now hold."""
     with store.session() as session:
-        position = _swap(store, session, fresh, live, mode=mode, batch_size=batch_size)
-    if progress is not None:
-        progress(max(total, applied), max(total, applied))
-    return RebuildResult(live.name, applied, position)
+        for table in live.tables:
+            session.execute(f"ANALYZE {live.t(table.name)}")
 
 
 def _swap(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from chronicle.errors import InvalidEventError
-from chronicle.events import NewEvent, RecordedEvent
+from chronicle.events import NewEvent, RecordedEvent, Replay
 from chronicle.store.codec import canonical_object
 from chronicle.store.ports import InlineHandler
 from chronicle.store.prepare import (
@@ -42,6 +42,14 @@ class CheckedStore:
         self, aggregate_id: str, from_version: int, to_version: int | None
     ) -> list[RecordedEvent]:
         raise NotImplementedError
+
+    def _replay(self, aggregate_id: str, from_version: int, to_version: int | None) -> Replay:
+        """What loading reads; a backend with a narrower read than whole events overrides it."""
+        events = self._aggregate_events(aggregate_id, from_version, to_version)
+        return Replay(
+            events[0].aggregate_type if events else None,
+            [(event.event_type, event.schema_version, event.data) for event in events],
+        )
 
     def _aggregate_version(self, aggregate_id: str) -> int:
         raise NotImplementedError
@@ -123,6 +131,10 @@ class CheckedStore:
     def _seals(self, after: int, limit: int) -> list[Seal]:
         raise NotImplementedError
 
+    def _time_range(self) -> tuple[datetime | None, datetime | None]:
+        """The oldest and newest event's time (one index lookup each on SQL)."""
+        raise NotImplementedError
+
     # -- the event log -----------------------------------------------------------------------
 
     def append(
@@ -180,6 +192,14 @@ class CheckedStore:
         check_version(from_version, "from_version", allow_none=False)
         check_version(to_version, "to_version", allow_none=True)
         return self._aggregate_events(aggregate_id, from_version, to_version)
+
+    def get_replay(
+        self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
+    ) -> Replay:
+        check_name(aggregate_id, "aggregate_id")
+        check_version(from_version, "from_version", allow_none=False)
+        check_version(to_version, "to_version", allow_none=True)
+        return self._replay(aggregate_id, max(from_version, 1), to_version)
 
     def get_aggregate_version(self, aggregate_id: str) -> int:
         return self._aggregate_version(check_name(aggregate_id, "aggregate_id"))
@@ -356,6 +376,15 @@ class CheckedStore:
 
     def latest_seal(self) -> Seal | None:
         raise NotImplementedError
+
+    def _total_events(self) -> int:
+        """How many events are stored, without counting the sealed part again: the latest
+        seal's ``event_count`` (every event up to it in commit order) plus the events committed
+        after it. Events are never deleted, so this is exact; it costs the unsealed tail."""
+        seal = self.latest_seal()
+        if seal is None:
+            return self._lag(0)[0]
+        return seal.event_count + self._lag(seal.position)[0]
 
     def merkle_size(self) -> int:
         raise NotImplementedError

@@ -28,7 +28,7 @@ from chronicle.errors import (
     StoreUnavailableError,
     UnsupportedOperationError,
 )
-from chronicle.events import RecordedEvent
+from chronicle.events import RecordedEvent, recorded_event
 from chronicle.store.checked import CheckedStore
 from chronicle.store.codec import decode
 from chronicle.store.integrity import GENESIS, chain
@@ -42,6 +42,7 @@ from chronicle.store.records import (
     SnapshotKey,
     StoredSnapshot,
     StoreStats,
+    StoreSummary,
     state_digest,
 )
 from chronicle.store.sql import checkpoints
@@ -57,7 +58,21 @@ _CHECKPOINTS = (
 def _copies(events: Iterable[RecordedEvent]) -> list[RecordedEvent]:
     """Events of their own for a caller, as a database read gives: same values, new objects."""
     return [
-        replace(event, data=loads(dumps(event.data)), metadata=loads(dumps(event.metadata)))
+        recorded_event(
+            event.event_id,
+            event.aggregate_id,
+            event.aggregate_type,
+            event.event_type,
+            event.version,
+            event.position,
+            event.timestamp,
+            event.user_id,
+            loads(dumps(event.data)),
+            loads(dumps(event.metadata)),
+            event.schema_version,
+            event.partition,
+            event.hash,
+        )
         for event in events
     ]
 
@@ -427,6 +442,21 @@ class MemoryEventStore(CheckedStore):
             size_bytes=size,
             schema_version=SCHEMA_VERSION,
         )
+
+    def summary(self) -> StoreSummary:
+        oldest, newest = self._time_range()
+        with self._locked():
+            size = self._stored_bytes
+        return StoreSummary(self.backend, self._total_events(), oldest, newest, size)
+
+    def _time_range(self) -> tuple[datetime | None, datetime | None]:
+        # A scan: the in-memory store keeps no time index (it is for tests and demos).
+        with self._locked():
+            times = [event.timestamp for event in self._log]
+        return min(times, default=None), max(times, default=None)
+
+    def refresh_statistics(self) -> None:
+        """Nothing to refresh: there is no query planner."""
 
     def create_app_role(self, role: str) -> list[str]:
         raise UnsupportedOperationError("the in-memory store has no database roles")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from chronicle.events import NewEvent, RecordedEvent
+from chronicle.events import NewEvent, RecordedEvent, Replay
 from chronicle.store.records import (
     MerkleNode,
     Seal,
@@ -25,6 +25,7 @@ from chronicle.store.records import (
     SnapshotKey,
     StoredSnapshot,
     StoreStats,
+    StoreSummary,
 )
 
 Params = Mapping[str, Any] | Sequence[Any]
@@ -145,6 +146,13 @@ class EventLog(Protocol):
         self, aggregate_id: str, from_version: int = 0, to_version: int | None = None
     ) -> list[RecordedEvent]:
         """The aggregate's events with ``from_version <= version <= to_version``, in order."""
+        ...
+
+    def get_replay(
+        self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
+    ) -> Replay:
+        """What loading the aggregate needs of the same events (read from version 1 at the
+        earliest): their aggregate type, and each one's event type, schema version and data."""
         ...
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
@@ -368,7 +376,18 @@ class StoreAdmin(Protocol):
 
     def schema_version(self) -> int: ...
 
-    def stats(self) -> StoreStats: ...
+    def stats(self) -> StoreStats:
+        """Exact figures by full count (``chronicle stats``): the cost grows with the log."""
+        ...
+
+    def summary(self) -> StoreSummary:
+        """Totals for health and metrics, in time that does not grow with the log (see
+        :class:`StoreSummary`)."""
+        ...
+
+    def refresh_statistics(self) -> None:
+        """Have the database's planner statistics re-read the events (after bulk work)."""
+        ...
 
     def raw_rows(self, after: int | None, limit: int) -> list[RecordedEvent]:
         """Every row of the events table by position, ignoring commit order and visibility.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from chronicle.errors import DuplicateEventError, EventTooLargeError, InvalidEventError
-from chronicle.events import NewEvent, RecordedEvent
+from chronicle.events import NewEvent, RecordedEvent, recorded_event
 from chronicle.store.codec import canonical_object, decode
 from chronicle.store.integrity import content_digest, format_timestamp
 
@@ -241,7 +241,7 @@ def recorded_from(
     back or decoded again.
     """
     return [
-        RecordedEvent(
+        recorded_event(
             event.event_id,
             batch.aggregate_id,
             batch.aggregate_type,

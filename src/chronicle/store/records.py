@@ -9,6 +9,22 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class StoreSummary:
+    """What health and metrics report, found in time that does not grow with the log.
+
+    ``total_events`` is exact: the latest seal's count plus the events committed after it
+    (counted on the commit-order index, so the cost is that of the unsealed tail); the oldest
+    and newest times are one index lookup each. Without seals the tail is the whole log.
+    """
+
+    backend: str
+    total_events: int
+    oldest_event: datetime | None
+    newest_event: datetime | None
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     """What ``chronicle stats`` prints."""
 

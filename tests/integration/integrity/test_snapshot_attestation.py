@@ -23,7 +23,7 @@ from chronicle import EventStore, NewEvent, Snapshot
 from chronicle.bootstrap import open_store
 from chronicle.chat.domain import CHAT_AGGREGATES, Message
 from chronicle.errors import ImmutableEventError, StoreUnavailableError
-from chronicle.events import RecordedEvent
+from chronicle.events import RecordedEvent, Replay
 from chronicle.follower import Backoff
 from chronicle.history import state_at_version
 from chronicle.integrity import ProblemKind, Sealer
@@ -38,7 +38,8 @@ SQL_BACKENDS = pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], in
 
 
 class CountingStore:
-    """The store, noting which versions each load reads from the aggregate's events."""
+    """The store, noting which versions each load reads from the aggregate's events (whole, or
+    only what a replay needs)."""
 
     def __init__(self, inner: EventStore) -> None:
         self.inner = inner
@@ -50,6 +51,14 @@ class CountingStore:
         events = self.inner.get_events_for_aggregate(aggregate_id, from_version, to_version)
         self.versions_read.extend(event.version for event in events)
         return events
+
+    def get_replay(
+        self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
+    ) -> Replay:
+        replay = self.inner.get_replay(aggregate_id, from_version, to_version)
+        first = max(from_version, 1)
+        self.versions_read.extend(range(first, first + len(replay.changes)))
+        return replay
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -150,3 +150,64 @@ def test_a_rebuild_during_concurrent_writes_misses_nothing_and_readers_never_see
 
     assert smallest_seen[0] >= floor
     assert read_notes(store) == expected_notes(everything(store))
+
+
+def test_rebuilding_several_read_models_reads_the_log_once_and_swaps_each_in(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chronicle.projections.rebuild import rebuild_all
+    from tests.integration.projections.notes import NoteCounts
+
+    write_notes(store, 200)
+    reads: list[int | None] = []
+    read_all = store.read_all
+
+    def counted(after: int | None = None, limit: int = 1000) -> list:
+        reads.append(after)
+        return read_all(after=after, limit=limit)
+
+    monkeypatch.setattr(store, "read_all", counted)
+    results = rebuild_all(
+        store, [(Notes, "async"), (NoteCounts, "async")], notes_registry, batch_size=64
+    )
+    monkeypatch.undo()
+    assert [(result.projection, result.events) for result in results] == [
+        ("notes", 200),
+        ("note_counts", 200),
+    ]
+    # 200 events in pages of 64: four reads fill both, one more each finds nothing at the swap.
+    assert len(reads) == 4 + 2
+    assert read_notes(store) == expected_notes(everything(store))
+    with store.read_session() as session:
+        counts = dict(session.fetchall("SELECT id, applied FROM note_counts", {}))
+    assert counts == {note: 1 + edits for note, (_, edits, _) in read_notes(store).items()}
+
+
+def test_read_models_whose_rebuilds_stopped_apart_each_resume_from_their_own_checkpoint(
+    store: EventStore,
+) -> None:
+    from chronicle.projections.rebuild import rebuild_all
+    from tests.integration.projections.notes import NoteCounts
+
+    write_notes(store, 100)
+
+    def interrupt_after_one_batch(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # notes stops after its first batch, alone
+        rebuild(
+            store,
+            Notes,
+            notes_registry,
+            mode="async",
+            batch_size=30,
+            progress=interrupt_after_one_batch,
+        )
+    results = rebuild_all(
+        store, [(Notes, "async"), (NoteCounts, "async")], notes_registry, batch_size=30
+    )
+    assert [(result.projection, result.events) for result in results] == [
+        ("notes", 70),
+        ("note_counts", 100),
+    ]
+    assert read_notes(store) == expected_notes(everything(store))

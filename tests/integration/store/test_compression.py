@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chronicle import EventStore, NewEvent
+from chronicle.chat.domain import Message
 from chronicle.compression import MIN_TRAINING_EVENTS, Compressor
-from chronicle.errors import ImmutableEventError
+from chronicle.errors import ImmutableEventError, UpcastError
 from chronicle.integrity import ProblemKind, Sealer, Verifier
 from chronicle.integrity.signing import load_signing_key, new_signing_key_text
+from chronicle.repository import load_aggregate
 from chronicle.store.payloads import GZIP, RAW, ZSTD, Encoder
-from tests.support.chat_history import chat_history
+from tests.support.chat_history import chat_history, message_id
 
 KEY = load_signing_key(new_signing_key_text())
 LATER = datetime.now(UTC) + timedelta(days=30)
@@ -219,3 +221,34 @@ def test_a_payload_that_no_longer_decodes_is_read_and_named_by_verify(
     first = report.first_problem
     assert first is not None and first.kind is ProblemKind.CONTENT_CHANGED
     assert first.position == target.position
+
+
+@pytest.mark.parametrize("codec", ["zstd", "gzip"])
+def test_compressed_aggregates_load_to_the_state_they_had_before(
+    store: EventStore, codec: str
+) -> None:
+    chat_history(store)
+    ids = [message_id(index) for index in range(12)]
+    before = {aggregate_id: load_aggregate(store, Message, aggregate_id) for aggregate_id in ids}
+    replays = {aggregate_id: list(store.get_replay(aggregate_id).changes) for aggregate_id in ids}
+
+    Compressor(store, codec=codec, after_days=0).run(datetime.now(UTC) + timedelta(seconds=1))
+
+    assert RAW not in codecs(store)
+    for aggregate_id in ids:
+        loaded = load_aggregate(store, Message, aggregate_id, use_snapshots=False)
+        assert loaded.state() == before[aggregate_id].state()
+        assert loaded.version == before[aggregate_id].version
+        assert list(store.get_replay(aggregate_id).changes) == replays[aggregate_id]
+
+
+def test_an_aggregate_whose_payload_no_longer_decodes_does_not_load(store: EventStore) -> None:
+    chat_history(store, events=20)
+    target = store.get_events_for_aggregate(message_id(3))[0]
+    store.execute_raw(  # type: ignore[attr-defined]
+        f"UPDATE chronicle_events SET codec = 1 WHERE position = {target.position}"
+    )
+    [(_, _, data), *_] = store.get_replay(message_id(3)).changes
+    assert list(data) == ["chronicle:unreadable"]
+    with pytest.raises(UpcastError, match=f"{message_id(3)}@1"):
+        load_aggregate(store, Message, message_id(3))

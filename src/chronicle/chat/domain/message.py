@@ -62,6 +62,9 @@ class Message(Aggregate):
     mentions: list[str]
     edit_count: int
     is_deleted: bool
+    # Set by an edit, cleared once ``_derive`` has found the new content's mentions: a replay of
+    # many edits searches only the last content.
+    _mentions_stale: bool = False
 
     @classmethod
     def initial_state(cls) -> JSONObject:
@@ -139,11 +142,17 @@ class Message(Aggregate):
         self.message_type = event.message_type
         self.project_id = event.project_id
         self.mentions = list(event.mentions)
+        self._mentions_stale = False
 
     def _updated(self, event: MessageUpdated) -> None:
         self.content = event.content
-        self.mentions = mentions_in(event.content)
         self.edit_count += 1
+        self._mentions_stale = True
+
+    def _derive(self) -> None:
+        if self._mentions_stale:
+            self.mentions = mentions_in(self.content)
+            self._mentions_stale = False
 
     def _deleted(self, event: MessageDeleted) -> None:
         self.is_deleted = True

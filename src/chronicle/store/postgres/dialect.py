@@ -49,6 +49,11 @@ class PostgresDialect(Dialect):
         "(transaction_id, position) > (coalesce((SELECT transaction_id FROM chronicle_events "
         "WHERE position = :after), '0'::xid8), :after)"
     )
+    after_place = "(transaction_id, position) > (:after_transaction::xid8, :after)"
+    cursor_place = (
+        "SELECT coalesce((SELECT transaction_id FROM chronicle_events WHERE position = :after), "
+        "'0'::xid8)::text"
+    )
     visible = " AND transaction_id < :horizon::xid8"
     horizon = HORIZON
     rewrite_payloads = (

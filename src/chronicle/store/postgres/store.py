@@ -155,13 +155,20 @@ class PostgresEventStore(SQLStore):
             return current
         with self.session() as session:
             session.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _MIGRATION_LOCK})
-            return schema.upgrade(
+            version = schema.upgrade(
                 session,
                 pg_schema.MIGRATIONS,
                 create_table=pg_schema.CREATE_SCHEMA_TABLE,
                 run_script=session.execute,
                 instant=DIALECT.instant,
             )
+            # New indexes have no statistics yet: plan with fresh ones from the first query.
+            session.execute(pg_schema.ANALYZE)
+            return version
+
+    def refresh_statistics(self) -> None:
+        with self.session() as session:
+            session.execute(pg_schema.ANALYZE)
 
     def create_app_role(self, role: str) -> list[str]:
         return roles.create_app_role(self._pool, role)

@@ -39,6 +39,15 @@ class Dialect:
     after: ClassVar[str] = "position > :after"
     """Events after the caller's cursor ``:after`` in commit order."""
 
+    after_place: ClassVar[str] = "position > :after"
+    """Like ``after``, with the cursor's place in commit order bound as parameters (found by
+    ``cursor_place`` first): the planner sees the bound and counts on the commit-order index,
+    where behind a subquery it guesses a third of the table and scans it all."""
+
+    cursor_place: ClassVar[str | None] = None
+    """A statement whose one value is ``:after_transaction``, the commit-order place of position
+    ``:after``, for ``after_place``; None where the position is the place."""
+
     visible: ClassVar[str] = ""
     """Holds back events a reader may not hand out yet (PostgreSQL: behind running writers),
     by comparing with ``:horizon``."""
@@ -78,6 +87,7 @@ class Dialect:
             _Slots(
                 order=self.order,
                 after=self.after,
+                after_place=self.after_place,
                 visible=self.visible,
                 ids_in=self.ids_in,
                 id_is=self.id_is,

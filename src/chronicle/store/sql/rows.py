@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 import orjson
 
-from chronicle.events import RecordedEvent
+from chronicle.events import JSONObject, RecordedEvent, Replay, recorded_event
 from chronicle.store.payloads import PayloadError
 from chronicle.store.records import Seal, Snapshot
 
@@ -41,8 +41,8 @@ def event_reader(
                 data, metadata = loads(row[8]), loads(row[9])
         except (PayloadError, orjson.JSONDecodeError) as exc:
             data, metadata = {UNREADABLE: str(exc)}, {}
-        # The hot loop of every read: positional arguments in field order.
-        return RecordedEvent(
+        # The hot loop of every read: positional arguments in field order, no frozen setattr.
+        return recorded_event(
             row[1],  # event_id
             row[2],  # aggregate_id
             row[3],  # aggregate_type
@@ -57,6 +57,67 @@ def event_reader(
             row[11],  # partition
             row[12],  # hash
         )
+
+    return read
+
+
+Change = tuple[str, int, JSONObject]
+
+
+class _Changes(Sequence[Change]):
+    """The changes of a replay's rows, each payload decoded only when it is reached.
+
+    A loader then holds one event's data at a time instead of the whole history's: allocating
+    a decoded dict per event up front made the cyclic garbage collector scan them again and
+    again (a tenth of a long replay).
+    """
+
+    __slots__ = ("_data_of", "_rows")
+
+    def __init__(self, rows: Sequence[Row], data_of: Callable[[Row], JSONObject]) -> None:
+        self._rows = rows
+        self._data_of = data_of
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Change: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Change]: ...
+
+    def __getitem__(self, index: int | slice) -> Change | list[Change]:
+        data_of = self._data_of
+        if isinstance(index, slice):
+            return [(row[1], row[2], data_of(row)) for row in self._rows[index]]
+        row = self._rows[index]
+        return row[1], row[2], data_of(row)
+
+    def __iter__(self) -> Iterator[Change]:
+        loads, data_of = orjson.loads, self._data_of
+        for row in self._rows:
+            try:
+                # Raw payloads, the common case, inline; a codec or an error in data_of.
+                yield row[1], row[2], data_of(row) if row[4] else loads(row[3])
+            except orjson.JSONDecodeError:
+                yield row[1], row[2], data_of(row)
+
+
+def replay_reader(decode: Callable[[int, bytes], bytes]) -> Callable[[Sequence[Row]], Replay]:
+    """Reads the rows of ``REPLAY_COLUMNS`` into a :class:`~chronicle.events.Replay`, payloads
+    decoded as :func:`event_reader` decodes them (an unreadable one the same way)."""
+    loads = orjson.loads
+
+    def data_of(row: Row) -> JSONObject:
+        try:
+            data: JSONObject = loads(decode(row[4], row[3]) if row[4] else row[3])
+            return data
+        except (PayloadError, orjson.JSONDecodeError) as exc:
+            return {UNREADABLE: str(exc)}
+
+    def read(rows: Sequence[Row]) -> Replay:
+        return Replay(rows[0][0] if rows else None, _Changes(rows, data_of))
 
     return read
 

@@ -19,7 +19,7 @@ from chronicle.errors import (
     SealConflictError,
     UnsupportedOperationError,
 )
-from chronicle.events import RecordedEvent
+from chronicle.events import RecordedEvent, Replay
 from chronicle.store.checked import CheckedStore
 from chronicle.store.payloads import RAW, Decoder, Dictionary, StoredPayload
 from chronicle.store.ports import Capabilities, Session
@@ -32,11 +32,12 @@ from chronicle.store.records import (
     SnapshotKey,
     StoredSnapshot,
     StoreStats,
+    StoreSummary,
     state_digest,
 )
 from chronicle.store.sql import checkpoints
 from chronicle.store.sql.dialect import Dialect
-from chronicle.store.sql.rows import event_reader, seal_reader, snapshot_from
+from chronicle.store.sql.rows import event_reader, replay_reader, seal_reader, snapshot_from
 from chronicle.store.sql.statements import (
     FILTERS,
     MERKLE_LEAF_ROW,
@@ -63,6 +64,7 @@ class SQLStore(CheckedStore):
         self._timestamp = dialect.timestamp()
         self._payloads = Decoder(self._dictionary_content)
         self._event = event_reader(self._timestamp, self._payloads.decode)
+        self._replayed = replay_reader(self._payloads.decode)
         self._seal = seal_reader(self._timestamp)
 
     # -- hooks a backend implements ----------------------------------------------------------
@@ -143,6 +145,15 @@ class SQLStore(CheckedStore):
             return self._events(self._sql.events_of_aggregate, params)
         return self._events(self._sql.events_of_aggregate_to, {**params, "to_version": to_version})
 
+    def _replay(self, aggregate_id: str, from_version: int, to_version: int | None) -> Replay:
+        params = {"aggregate_id": aggregate_id, "from_version": from_version}
+        statement = self._sql.replay_of_aggregate
+        if to_version is not None:
+            statement, params["to_version"] = self._sql.replay_of_aggregate_to, to_version
+        with self._reading() as session:
+            rows = session.fetchall(statement, params)
+        return self._replayed(rows)
+
     def _event_by_id(self, event_id: str) -> RecordedEvent | None:
         found = self._events(self._sql.event_by_id, {"event_id": event_id})
         return found[0] if found else None
@@ -174,8 +185,12 @@ class SQLStore(CheckedStore):
         )
 
     def _lag(self, after: int) -> tuple[int, datetime | None]:
+        params: dict[str, Any] = {"after": after}
         with self._reading() as session:
-            row = session.fetchone(self._sql.lag, {"after": after})
+            if self.dialect.cursor_place is not None:  # the count's bound, known to the planner
+                place = session.fetchone(self.dialect.cursor_place, params)
+                params["after_transaction"] = None if place is None else place[0]
+            row = session.fetchone(self._sql.lag, params)
         count, oldest = row if row is not None else (0, None)
         return int(count), None if oldest is None else self._timestamp(oldest)
 
@@ -377,6 +392,25 @@ class SQLStore(CheckedStore):
             newest_event=self._timestamp(newest) if newest is not None else None,
             size_bytes=self._size_bytes(),
             schema_version=self.schema_version(),
+        )
+
+    def summary(self) -> StoreSummary:
+        oldest, newest = self._time_range()
+        return StoreSummary(
+            backend=self.backend,
+            total_events=self._total_events(),
+            oldest_event=oldest,
+            newest_event=newest,
+            size_bytes=self._size_bytes(),
+        )
+
+    def _time_range(self) -> tuple[datetime | None, datetime | None]:
+        with self._reading() as session:
+            row = session.fetchone(self._sql.time_range, {})
+        oldest, newest = row if row is not None else (None, None)
+        return (
+            None if oldest is None else self._timestamp(oldest),
+            None if newest is None else self._timestamp(newest),
         )
 
     # -- payloads (compression; see chronicle.store.payloads) ----------------------------------

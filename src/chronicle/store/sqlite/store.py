@@ -92,19 +92,31 @@ class SQLiteEventStore(SQLStore):
     # -- administration ----------------------------------------------------------------------
 
     def migrate(self) -> int:
+        current = self.schema_version()
         with self.session() as session:
 
             def run(script: str) -> None:
                 for statement in sqlite_schema.split_script(script):
                     session.execute(statement)
 
-            return schema.upgrade(
+            version = schema.upgrade(
                 session,
                 sqlite_schema.MIGRATIONS,
                 create_table=sqlite_schema.CREATE_SCHEMA_TABLE,
                 run_script=run,
                 instant=DIALECT.instant,
             )
+            # An upgraded store's new indexes get statistics at once. Not a new one: SQLite
+            # never refreshes them itself, and those of an empty table would mislead it later.
+            if 0 < current < version:
+                session.execute(sqlite_schema.ANALYSIS_LIMIT)
+                session.execute(sqlite_schema.ANALYZE)
+            return version
+
+    def refresh_statistics(self) -> None:
+        with self.session() as session:
+            session.execute(sqlite_schema.ANALYSIS_LIMIT)
+            session.execute(sqlite_schema.ANALYZE)
 
     def create_app_role(self, role: str) -> list[str]:
         raise UnsupportedOperationError(

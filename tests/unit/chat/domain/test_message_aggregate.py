@@ -119,3 +119,41 @@ def test_a_message_with_a_control_character_is_refused_and_records_nothing(chara
 def test_tabs_and_newlines_are_ordinary_text() -> None:
     message = Message.create("line one\n\tline two\r\n", "alice")
     assert message.pending_events
+
+
+def test_a_replayed_message_has_the_mentions_of_its_last_content_only() -> None:
+    message = given(CREATED, MessageUpdated("ask @carol"), MessageUpdated("thanks @Dave and @dave"))
+    assert message.mentions == ["dave"] and message.content == "thanks @Dave and @dave"
+    assert message.edit_count == 2
+
+
+def test_a_replay_that_ends_at_the_creation_keeps_the_mentions_it_recorded() -> None:
+    # Stored mentions are kept as recorded, even where today's rule would find others.
+    created = MessageCreated(content="hi @bob", username="alice", message_type="text", mentions=[])
+    assert given(created).mentions == []
+    assert given(created, MessageUpdated("hi @bob")).mentions == ["bob"]
+
+
+def test_applying_events_one_at_a_time_gives_the_state_of_applying_them_all_at_once() -> None:
+    events = [
+        CREATED,
+        MessageUpdated("ask @carol"),
+        MessageUpdated("no one here"),
+        MessageUpdated("@erin and @frank"),
+        MessageDeleted(),
+    ]
+    one_at_a_time = Message(new_id("Message"))
+    for count, event in enumerate(events, 1):
+        one_at_a_time.apply(event)
+        all_at_once = Message(one_at_a_time.id)
+        all_at_once.apply_all(events[:count])
+        assert all_at_once.state() == one_at_a_time.state()
+        assert all_at_once.version == one_at_a_time.version == count
+
+
+def test_an_edit_finds_the_mentions_of_the_new_content_at_once() -> None:
+    message = given(CREATED)
+    message.edit("now @carol")
+    assert message.mentions == ["carol"] and message.pending_events == [
+        MessageUpdated("now @carol")
+    ]
