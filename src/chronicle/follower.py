@@ -26,8 +26,8 @@ from chronicle.store.ports import LogReader, Wakeup
 
 log = logging.getLogger(__name__)
 
-# An empty read while events are stored after the position means they are held back behind a
-# transaction still running elsewhere (PostgreSQL); no commit will wake us when it ends, so look
+# An empty read while events are stored after the position means they are held back behind an
+# append still running elsewhere (PostgreSQL); no commit will wake us when it ends, so look
 # again soon, less and less often while it stays open.
 _HELD_BACK_FIRST_LOOK = 0.01
 

@@ -83,7 +83,7 @@ def verify(
         5.0,
         "--wait",
         min=0,
-        help="Seconds to wait for events held back behind running transactions before "
+        help="Seconds to wait for events held back behind appends still running before "
         "reporting them unchecked.",
     ),
     max_unsealed_seconds: float | None = typer.Option(

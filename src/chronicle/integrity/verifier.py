@@ -42,7 +42,7 @@ class Verifier:
     one raw key, a shorthand); without any, each seal is checked against the key it carries,
     which proves only that it was not altered after signing, and the verdict says so.
     ``evidence`` are seals kept outside the database (the seal folder). ``wait`` is how long to
-    wait for events held back behind running transactions before reporting them unchecked.
+    wait for events held back behind appends still running before reporting them unchecked.
     ``snapshot_check`` replays stored snapshots (the composition root knows the aggregates).
     """
 
@@ -155,7 +155,7 @@ class Verifier:
                 break
             if time.monotonic() >= deadline:
                 break
-            time.sleep(0.1)  # events held back behind a running transaction: look again
+            time.sleep(0.1)  # events held back behind an append still running: look again
 
         self._report_rollbacks(targets, walk)
         self._namer.report_unclosed(pending)

@@ -193,7 +193,7 @@ class ProjectionRunner:
     def catch_up(self, timeout: float = 30.0) -> int:
         """Apply every event committed so far (or up to a stop); return how many were taken.
 
-        Events that ``read_all`` still holds back behind a transaction that is running elsewhere
+        Events that ``read_all`` still holds back behind an append that is running elsewhere
         are waited for, up to ``timeout`` seconds.
         """
         total = 0

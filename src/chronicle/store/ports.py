@@ -194,7 +194,7 @@ class LogReader(Protocol):
         """The whole log in commit order, continuing after the event at position ``after``.
 
         Never skips an event committed by a concurrent writer: an event that is not yet safe to
-        hand out is held back until every earlier transaction has finished.
+        hand out is held back until every earlier append has finished.
         """
         ...
 
