@@ -157,10 +157,15 @@ def _fill(
 
 
 def _refresh_statistics(store: ProjectionStore, live: Projection) -> None:
-    """The swapped-in tables were filled in bulk: let the planner know what they now hold."""
+    """The swapped-in tables were filled in bulk: let the planner know what they now hold.
+
+    Not an empty one: statistics that say "empty" are believed as the table grows, until the
+    next ANALYZE, and every lookup in it would become a scan."""
     with store.session() as session:
         for table in live.tables:
-            session.execute(f"ANALYZE {live.t(table.name)}")
+            name = live.t(table.name)
+            if session.fetchone(f"SELECT EXISTS (SELECT 1 FROM {name})") in ((True,), (1,)):
+                session.execute(f"ANALYZE {name}")
 
 
 def _swap(

@@ -8,6 +8,7 @@ refreshed, as they are after ``chronicle migrate`` and ``chronicle import``.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,6 +150,11 @@ def test_a_postgresql_store_upgraded_to_the_commit_order_indexes_gets_fresh_stat
         for version, script in pg_schema.MIGRATIONS[:6]:
             conn.execute(script)
             conn.execute("INSERT INTO chronicle_schema (version) VALUES (%s)", (version,))
+        conn.execute(  # a store with events (an empty one is never analysed: see below)
+            "INSERT INTO chronicle_events (event_id, aggregate_id, aggregate_type, event_type, "
+            "version, partition, timestamp, data, metadata, hash) VALUES (gen_random_uuid(), "
+            "'message_a', 'Message', 'X', 1, 0, now(), '\\x7b7d', '\\x7b7d', '\\x00')"
+        )
     store = PostgresEventStore(postgres_schema_url, notify=False)
     try:
         assert store.schema_version() == pg_schema.LATEST
@@ -172,3 +178,37 @@ def test_a_postgresql_store_upgraded_to_the_commit_order_indexes_gets_fresh_stat
         assert analysed
     finally:
         store.close()
+
+
+def analysed(store: EventStore) -> bool:
+    """Whether statistics were ever taken of the events table."""
+    if store.backend == "postgresql":
+        time.sleep(1.0)  # backends publish their counts about a second after they go idle
+        rows = store.execute_raw(  # type: ignore[attr-defined]
+            "SELECT analyze_count FROM pg_stat_user_tables "
+            "WHERE relid = 'chronicle_events'::regclass"
+        )
+        return int(rows[0][0]) > 0
+    rows = store.execute_raw(  # type: ignore[attr-defined]
+        "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+    )
+    if not rows[0][0]:
+        return False
+    stats = store.execute_raw(  # type: ignore[attr-defined]
+        "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'chronicle_events'"
+    )
+    return int(stats[0][0]) > 0
+
+
+def test_statistics_are_never_taken_of_an_empty_events_table(store: EventStore) -> None:
+    # Statistics that say "empty" are believed until the next ANALYZE however much the table
+    # grows: with them, PostgreSQL appends slowed from 2,500/s to 1,300/s within 5,000 events
+    # (measured; without them the planner reads the table's real size).
+    store.migrate()
+    store.refresh_statistics()
+    assert not analysed(store)
+    store.append(
+        "message_1", [NewEvent("MessageCreated", {})], expected_version=0, aggregate_type="Message"
+    )
+    store.refresh_statistics()
+    assert analysed(store)

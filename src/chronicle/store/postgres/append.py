@@ -14,8 +14,6 @@ from typing import Any
 
 from chronicle.store.prepare import PreparedAppend
 
-from .horizon import WRITER_LOCK
-
 CONFLICT = "CH409"
 ALREADY_STORED = "CH200"
 VERSION_KEY = "chronicle_events_aggregate_version"
@@ -29,17 +27,16 @@ APPEND_BATCH = (
 # One event, one statement: about 1.6x the rate of calling the function (profiled in bench/), as
 # PL/pgSQL's per-call overhead is the largest server-side cost of a one-event append. It inserts
 # only when the head version is the expected one (or any, for None); when it inserts nothing, the
-# function path runs. Its row is built from the ``writer`` CTE, so the writer lock (see
-# ``horizon``) is taken before the insert gives the transaction an id. Positional parameters (see ``single_event_params``): psycopg maps them
-# without reordering a dict.
+# function path runs. It runs on a pooled connection, which holds the writer lock for its whole
+# session (see ``horizon``). Positional parameters (see ``single_event_params``): psycopg maps
+# them without reordering a dict.
 APPEND_ONE = (
-    f"WITH writer AS MATERIALIZED (SELECT {WRITER_LOCK}), head AS ("
+    "WITH head AS ("
     "  SELECT e.version, e.hash FROM chronicle_events e WHERE e.aggregate_id = %s"
     "  ORDER BY e.version DESC LIMIT 1"
     "), previous AS ("
     "  SELECT coalesce((SELECT version FROM head), 0) AS version,"
     "         coalesce((SELECT hash FROM head), '\\x" + "00" * 32 + "'::bytea) AS hash"
-    "    FROM writer"
     ") "
     "INSERT INTO chronicle_events AS e (event_id, aggregate_id, aggregate_type, event_type, "
     "version, schema_version, partition, timestamp, user_id, data, metadata, hash) "

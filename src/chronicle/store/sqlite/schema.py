@@ -230,6 +230,8 @@ MIGRATIONS.append(
 )
 
 ANALYZE = "ANALYZE chronicle_events"
+EVENTS_EXIST = "SELECT EXISTS (SELECT 1 FROM chronicle_events)"
+"""Whether there are events to take statistics of (never ANALYZE an empty table)."""
 """Refresh the planner's statistics of the events (after migrating and after bulk work)."""
 
 ANALYSIS_LIMIT = "PRAGMA analysis_limit = 10000"

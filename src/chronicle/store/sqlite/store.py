@@ -108,15 +108,17 @@ class SQLiteEventStore(SQLStore):
             )
             # An upgraded store's new indexes get statistics at once. Not a new one: SQLite
             # never refreshes them itself, and those of an empty table would mislead it later.
-            if 0 < current < version:
+            if 0 < current < version and session.fetchone(sqlite_schema.EVENTS_EXIST) == (1,):
                 session.execute(sqlite_schema.ANALYSIS_LIMIT)
                 session.execute(sqlite_schema.ANALYZE)
             return version
 
     def refresh_statistics(self) -> None:
         with self.session() as session:
-            session.execute(sqlite_schema.ANALYSIS_LIMIT)
-            session.execute(sqlite_schema.ANALYZE)
+            # Never of an empty table: its statistics would mislead the planner as it grows.
+            if session.fetchone(sqlite_schema.EVENTS_EXIST) == (1,):
+                session.execute(sqlite_schema.ANALYSIS_LIMIT)
+                session.execute(sqlite_schema.ANALYZE)
 
     def create_app_role(self, role: str) -> list[str]:
         raise UnsupportedOperationError(
