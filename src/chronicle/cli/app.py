@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 import orjson
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chronicle import __version__
 from chronicle.bootstrap import open_store
@@ -110,6 +111,25 @@ def opened(open_it: Callable[[str | None], T], url: str | None) -> Iterator[T]:
 def store_for(url: str | None) -> AbstractContextManager[EventStore]:
     """Open the store for a command; translate Chronicle's errors into exit codes."""
     return opened(open_store, url)
+
+
+@contextmanager
+def progress_bar(
+    label: str, total: int | None, *, shown: bool = True
+) -> Iterator[Callable[[int], None]]:
+    """A bar on stderr, cleared when done, for long work; yields the function that advances it
+    by a count. Hidden unless ``shown`` and stderr is a terminal (``--json``, pipes, CI)."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console_err,
+        transient=True,
+        disable=not (shown and console_err.is_terminal),
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.advance(task, done)
 
 
 def print_json(value: Any) -> None:

@@ -6,16 +6,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chronicle.cli.app import (
     JsonOption,
     StoreOption,
     command,
     console,
-    console_err,
     fail,
     print_json,
+    progress_bar,
     store_for,
 )
 from chronicle.importing import (
@@ -74,25 +73,11 @@ def import_events(
         source, label = (lambda: read_seed_table(url)), "the seed's event_store table"
     total = _checked(source)
     report = ImportReport()
-    with (
-        store_for(store_url) as store,
-        Progress(
-            TextColumn("importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console_err,
-            transient=True,
-            disable=as_json or not console_err.is_terminal,
-        ) as bar,
-    ):
-        task = bar.add_task("import", total=total)
+    with store_for(store_url) as store:
         try:
-            import_history(
-                store, source(), progress=lambda done: bar.advance(task, done), report=report
-            )
+            with progress_bar("importing", total, shown=not as_json) as advance:
+                import_history(store, source(), progress=advance, report=report)
         except (ImportInputError, ImportConflictError, ImportSourceError) as exc:
-            bar.stop()
             fail(f"{exc} ({_done(report)} before it; a rerun skips them)", code=_code(exc))
         if report.imported:  # a bulk load: plan the audit queries with statistics that know it
             store.refresh_statistics()

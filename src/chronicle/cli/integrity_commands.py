@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chronicle.bootstrap import sealer_for, signing_key_from, trusted_keys_from
 from chronicle.chat.wiring import snapshot_check, snapshot_replay
@@ -18,6 +17,7 @@ from chronicle.cli.app import (
     console_err,
     fail,
     print_json,
+    progress_bar,
     store_for,
 )
 from chronicle.config import EventConfig, get_settings
@@ -126,22 +126,9 @@ def verify(
         )
         total = store.get_event_count()
         try:
-            if total < _PROGRESS_FROM or as_json:
-                report = verifier.verify(since_seal=since_checkpoint)
-            else:
-                with Progress(
-                    TextColumn("verifying"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeRemainingColumn(),
-                    console=console_err,
-                    transient=True,
-                ) as bar:
-                    task = bar.add_task("verify", total=total)
-                    report = verifier.verify(
-                        since_seal=since_checkpoint,
-                        progress=lambda done: bar.advance(task, done),
-                    )
+            shown = total >= _PROGRESS_FROM and not as_json
+            with progress_bar("verifying", total, shown=shown) as advance:
+                report = verifier.verify(since_seal=since_checkpoint, progress=advance)
         except EvidenceFileError as exc:
             fail(str(exc), code=2)
             return

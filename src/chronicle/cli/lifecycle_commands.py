@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chronicle.cli.app import (
     JsonOption,
     StoreOption,
     command,
     console,
-    console_err,
     fail,
     print_json,
+    progress_bar,
     settings_for,
     store_for,
 )
@@ -66,21 +65,8 @@ def compress(
         compressor = Compressor(
             store, codec=settings.compression, after_days=settings.compress_after_days
         )
-        if as_json or not console_err.is_terminal:
-            report = compressor.run(instant, dry_run=dry_run)
-        else:
-            with Progress(
-                TextColumn("compressing"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console_err,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("compress", total=None)
-                report = compressor.run(
-                    instant, dry_run=dry_run, progress=lambda done: bar.advance(task, done)
-                )
+        with progress_bar("compressing", None, shown=not as_json) as advance:
+            report = compressor.run(instant, dry_run=dry_run, progress=advance)
     if as_json:
         print_json(report.to_dict())
         return
