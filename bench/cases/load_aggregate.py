@@ -28,6 +28,9 @@ from chronicle.bootstrap import open_repository
 from chronicle.chat.domain import Message as ChatMessage
 from chronicle.chat.domain import chat_events
 from chronicle.chat.domain.events import MessageCreated, MessageUpdated
+from chronicle.chat.wiring import snapshot_replay
+from chronicle.integrity import Sealer
+from chronicle.integrity.attestation import SnapshotAttestor
 from chronicle.repository import load_aggregate
 from chronicle.store.records import Snapshot
 
@@ -160,6 +163,12 @@ def _chronicle(
     repository = open_repository(store, ChatMessage)
     at = load_aggregate(store, ChatMessage, aggregate_id, to_version=snapshot_version)
     repository.save_snapshot(at)
+    # Loads use a snapshot only once it is attested (replayed and found equal, under a seal),
+    # as the worker does in a running system: seal, then attest.
+    Sealer(store).run_once()
+    attested = SnapshotAttestor(store, snapshot_replay(store)).run_once()
+    if not attested.attested:
+        raise RuntimeError(f"the bench's snapshot was not attested: {attested}")
 
     def measurement(with_snapshot: bool) -> Callable[[], float]:
         def load() -> None:
