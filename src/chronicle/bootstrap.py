@@ -158,3 +158,17 @@ def sealer_for(
         on_refusal=on_refusal,
         trusted_keys=parse_trusted_keys(settings.trusted_keys),
     )
+
+
+def archive_root(settings: EventConfig | None = None) -> tuple[Path, bool]:
+    """Where retention writes its archive: ``CHRONICLE_ARCHIVE_DIR``, or by default ``archive``
+    beside the SQLite file (``./data/archive`` for a server's store); and whether it is that
+    default (created when missing; a configured folder must exist)."""
+    settings = settings or get_settings()
+    if settings.archive_dir:
+        return Path(settings.archive_dir), False
+    if settings.store_url.startswith("sqlite:///"):
+        from chronicle.store.sqlite.connections import path_from_url
+
+        return Path(path_from_url(settings.store_url)).parent / "archive", True
+    return Path("data") / "archive", True

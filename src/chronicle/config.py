@@ -90,6 +90,7 @@ class EventConfig(BaseSettings):
 
     signing_key: SecretStr | None = Field(None, validation_alias="CHRONICLE_SIGNING_KEY")
     seal_dir: str | None = Field(None, validation_alias="CHRONICLE_SEAL_DIR")
+    archive_dir: str | None = Field(None, validation_alias="CHRONICLE_ARCHIVE_DIR")
     trusted_keys: str = Field("", validation_alias="CHRONICLE_TRUSTED_KEYS")
     seal_interval: float = Field(1.0, gt=0, le=3600, validation_alias="CHRONICLE_SEAL_INTERVAL")
     secret_key: SecretStr | None = Field(None, validation_alias="CHRONICLE_SECRET_KEY")

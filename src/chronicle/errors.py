@@ -155,3 +155,16 @@ class EvidenceFileError(ChronicleError):
 
 class UnsupportedOperationError(ChronicleError):
     """The operation does not apply to this backend (the message says why)."""
+
+
+class RetentionRefusedError(ChronicleError):
+    """A retention run refused to start or to go on; nothing was removed. Says why and what to
+    do (a ``--now`` far in the future, holds that differ from their events, a damaged log)."""
+
+
+class HoldNotFoundError(ChronicleError):
+    """There is no active legal hold with this id."""
+
+    def __init__(self, hold_id: str) -> None:
+        self.hold_id = hold_id
+        super().__init__(f"there is no active legal hold {hold_id!r} (chronicle hold list)")

@@ -62,15 +62,22 @@ def load_aggregate(
     *,
     to_version: int | None = None,
     use_snapshots: bool = True,
+    snapshots_up_to: int | None = None,
 ) -> A:
     """``aggregate_id`` rebuilt as ``cls``, up to ``to_version`` (default: its newest version).
 
-    Raises ``UnknownAggregateError`` when nothing is stored for it, ``AggregateTypeError`` when
-    its events belong to another aggregate type.
+    ``snapshots_up_to``: use no snapshot newer than this version (checking a snapshot against
+    an older one). Raises ``UnknownAggregateError`` when nothing is stored for it,
+    ``AggregateTypeError`` when its events belong to another aggregate type.
     """
     if to_version is not None and (type(to_version) is not int or to_version < 1):
         raise InvalidEventError(f"a version is a whole number from 1, not {to_version!r}")
-    snapshot = valid_snapshot(store, cls, aggregate_id, to_version) if use_snapshots else None
+    newest = (
+        to_version
+        if snapshots_up_to is None
+        else min(to_version or snapshots_up_to, snapshots_up_to)
+    )
+    snapshot = valid_snapshot(store, cls, aggregate_id, newest) if use_snapshots else None
     if snapshot is not None:
         aggregate = cls.from_snapshot(aggregate_id, snapshot.version, snapshot.state)
     else:

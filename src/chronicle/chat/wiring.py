@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from chronicle.aggregate import Aggregate
 from chronicle.bootstrap import (
+    archive_root,
     open_publisher,
     open_repository,
     open_store,
     sealer_for,
+    signing_key_from,
     trusted_keys_from,
 )
 from chronicle.chat.domain.events import chat_events
@@ -36,6 +38,7 @@ from chronicle.projections.status import ProjectionStatus, projection_status
 from chronicle.publishing.metrics import RelayMetrics
 from chronicle.publishing.relay import Relay
 from chronicle.repository import Repository
+from chronicle.retention.run import Retention
 from chronicle.store.instrumented import InstrumentedStore
 from chronicle.store.payloads import NAMES
 from chronicle.store.ports import EventStore
@@ -200,6 +203,31 @@ def compression_counted(chat: ChatContext) -> Callable[[CompressionReport], None
     return counted
 
 
+RETENTION_INTERVAL = 24 * 3600.0
+"""Seconds between the worker's retention runs (daily, as the policy is in days)."""
+
+
+def retention_for(
+    store: EventStore, settings: EventConfig | None = None, *, seal: bool = False
+) -> Retention:
+    """The retention run of ``chronicle retention`` (``seal``: seal the log first) and of the
+    worker, configured from settings, with snapshots of the chat's aggregates at the cut."""
+    from chronicle.chat.domain import CHAT_AGGREGATES
+
+    settings = settings or get_settings()
+    root, default = archive_root(settings)
+    sealer = sealer_for(store, settings) if seal else None
+    return Retention(
+        store,
+        retention_days=settings.retention_days,
+        archive_dir=root,
+        aggregates=CHAT_AGGREGATES,
+        signing_key=signing_key_from(settings),
+        seal=sealer.run_once if sealer is not None else None,
+        default_folder=default,
+    )
+
+
 def worker_tasks(
     chat: ChatContext, stop: threading.Event, *, poll_interval: float, seal_interval: float
 ) -> dict[str, Task]:
@@ -226,6 +254,9 @@ def worker_tasks(
         tasks["compressor"] = partial(
             compressor.follow, stop, COMPRESS_INTERVAL, compression_counted(chat)
         )
+    if chat.settings.retention_days and chat.store.capabilities.retention:
+        retention = retention_for(chat.store, chat.settings)
+        tasks["retention"] = partial(retention.follow, stop, RETENTION_INTERVAL)
     if chat.settings.publish_to_queue:
         relay = Relay(
             chat.store,

@@ -1,4 +1,4 @@
-"""The life of old events: ``chronicle compress``."""
+"""The life of old events: ``chronicle compress`` and ``chronicle retention``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from chronicle.cli.app import (
     store_for,
 )
 from chronicle.compression import CompressionReport, Compressor
+from chronicle.retention.run import InstantAheadError, RetentionReport
 
 NowOption = typer.Option(
     None,
@@ -71,6 +72,70 @@ def compress(
         print_json(report.to_dict())
         return
     _print(report)
+
+
+ForceOption = typer.Option(
+    False, "--force", help="Accept a --now more than a day ahead of this machine's clock."
+)
+
+
+@command("retention")
+def retention(
+    store_url: str | None = StoreOption,
+    now: str | None = NowOption,
+    dry_run: bool = DryRunOption,
+    force: bool = ForceOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Move events older than EVENT_STORE_RETENTION_DAYS (default 365; 0 keeps everything) out
+    of the store into verified archive segments in CHRONICLE_ARCHIVE_DIR.
+
+    The log is sealed first; the segments are written and read back, each aggregate that loses
+    events gets a snapshot, and a receipt (signed with CHRONICLE_SIGNING_KEY when set) is
+    recorded in the log before anything is removed. Legal holds (chronicle hold) keep what they
+    name. chronicle verify passes afterwards; chronicle archive verify checks the archive. The
+    worker runs this daily.
+    """
+    from chronicle.chat.wiring import retention_for
+
+    instant = parse_instant(now)
+    settings = settings_for(store_url)
+    with store_for(store_url) as store:
+        if not store.capabilities.retention:
+            fail(f"the {store.backend} store keeps nothing to archive", code=2)
+        run = retention_for(store, settings, seal=not dry_run)
+        try:
+            with progress_bar("removing archived events", None, shown=not as_json) as advance:
+                report = run.run(instant, dry_run=dry_run, force=force, progress=advance)
+        except InstantAheadError as exc:
+            fail(str(exc), code=2)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    _print_retention(report)
+
+
+def _print_retention(report: RetentionReport) -> None:
+    if report.resumed is not None:
+        console.print(f"completed the interrupted run of receipt {report.resumed}", highlight=False)
+    if report.cutoff is None or (report.archived == 0 and report.released == 0):
+        why = report.waiting or (
+            f"no sealed event is older than {report.cutoff:%Y-%m-%d %H:%M} UTC"
+            if report.cutoff is not None
+            else "nothing to do"
+        )
+        console.print(f"nothing to archive: {why}", highlight=False)
+        return
+    verb = "would archive" if report.dry_run else "archived"
+    console.print(
+        f"{verb} {report.archived} events older than {report.cutoff:%Y-%m-%d %H:%M} UTC: "
+        f"{report.removed} removed from the store, {report.held} kept by legal holds or as "
+        f"receipts, {report.aggregates} aggregates"
+        + ("" if report.dry_run else f", {report.snapshots} snapshots written"),
+        highlight=False,
+    )
+    if not report.dry_run:
+        console.print(f"receipt {report.receipt}: {', '.join(report.segments)}", highlight=False)
 
 
 def _print(report: CompressionReport) -> None:

@@ -8,6 +8,7 @@ reordered. Versions that arrive early are held back until the walk reaches the o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chronicle.events import RecordedEvent
@@ -16,6 +17,7 @@ from chronicle.integrity.findings import Findings
 from chronicle.integrity.report import ProblemKind
 from chronicle.store.integrity import GENESIS
 from chronicle.store.ports import EventLog
+from chronicle.store.records import RetentionHead
 
 
 @dataclass(slots=True)
@@ -28,12 +30,21 @@ class _Chain:
 
 class AggregateChains:
     """Every aggregate's chain as far as the walk got. ``partial``: the walk started at a seal,
-    so an aggregate met after its first version chains onto its stored event before."""
+    so an aggregate met after its first version chains onto its stored event before.
+    ``kept_head``: after retention, the head kept for an aggregate whose older events left."""
 
-    def __init__(self, store: EventLog, findings: Findings, *, partial: bool) -> None:
+    def __init__(
+        self,
+        store: EventLog,
+        findings: Findings,
+        *,
+        partial: bool,
+        kept_head: Callable[[str], RetentionHead | None] | None = None,
+    ) -> None:
         self.store = store
         self.findings = findings
         self.partial = partial
+        self.kept_head = kept_head
         self.aggregates: dict[str, _Chain] = {}
 
     def check(self, event: RecordedEvent, index: int) -> None:
@@ -70,6 +81,12 @@ class AggregateChains:
             self._check_chain(state, held, held_index)
 
     def _start_aggregate(self, event: RecordedEvent) -> _Chain:
+        if self.kept_head is not None:
+            # Retention archived its older events: it chains on from the head kept for it,
+            # and an event claiming an archived version is one too many.
+            head = self.kept_head(event.aggregate_id)
+            if head is not None and (not self.partial or event.version <= head.version + 1):
+                return _Chain(next_version=head.version + 1, previous=head.hash)
         if event.version == 1 or not self.partial:
             return _Chain(next_version=1, previous=GENESIS)
         # From a seal on: chain onto the stored event before, verified by an earlier run.

@@ -66,12 +66,37 @@ def replay_from(store: AggregateStore, aggregates: Mapping[str, type[Aggregate]]
             return None
         if snapshot.state_schema_version != cls.STATE_SCHEMA_VERSION:
             return None  # an older shape: never loaded, so neither attested nor forged
+        head = _kept_head(store, snapshot.aggregate_id)
+        if head is None:
+            aggregate = load_aggregate(
+                store, cls, snapshot.aggregate_id, to_version=snapshot.version, use_snapshots=False
+            )
+            return aggregate.snapshot_state()
+        if snapshot.version <= head:
+            return None  # its events are archived: chronicle archive verify checks them
+        # Retention archived the events up to the head: replay from the snapshot attested there.
         aggregate = load_aggregate(
-            store, cls, snapshot.aggregate_id, to_version=snapshot.version, use_snapshots=False
+            store, cls, snapshot.aggregate_id, to_version=snapshot.version, snapshots_up_to=head
         )
+        if aggregate.version != snapshot.version or _replayed_from(store, snapshot, head) is None:
+            return None
         return aggregate.snapshot_state()
 
     return replay
+
+
+def _kept_head(store: AggregateStore, aggregate_id: str) -> int | None:
+    """The version up to which retention archived the aggregate's events, if it did."""
+    if not getattr(getattr(store, "capabilities", None), "retention", False):
+        return None
+    head = store.retention_head(aggregate_id)  # type: ignore[attr-defined]
+    return None if head is None else int(head.version)
+
+
+def _replayed_from(store: AggregateStore, snapshot: Snapshot, head: int) -> Snapshot | None:
+    """The attested snapshot at the kept head a replay past it starts from (None: none is)."""
+    base = store.load_attested_snapshot(snapshot.aggregate_id, head)
+    return base if base is not None and base.version == head else None
 
 
 def _check_type_of_events(store: AggregateStore, snapshot: Snapshot) -> None:

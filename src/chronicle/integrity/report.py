@@ -21,6 +21,8 @@ class ProblemKind(StrEnum):
     FORK = "fork"
     ROLLBACK = "rollback"
     SIGNATURE_INVALID = "checkpoint_signature_invalid"
+    RECEIPT_MISSING = "receipt_missing"
+    RECEIPT_ALTERED = "receipt_altered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,10 @@ class VerificationReport:
     evidence_seals: int = 0
     unchecked_events: int = 0
     unsealed_seconds: float | None = None
+    retention_receipts: int = 0
+    archived_events: int = 0
+    """Events of the log that retention moved to the archive (checked by their Merkle leaves and
+    the receipts here; by ``chronicle archive verify`` in the archive)."""
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -94,6 +100,8 @@ class VerificationReport:
             "evidence_seals": self.evidence_seals,
             "unchecked_events": self.unchecked_events,
             "unsealed_seconds": self.unsealed_seconds,
+            "retention_receipts": self.retention_receipts,
+            "archived_events": self.archived_events,
             "warnings": self.warnings,
             "first_problem": self.first_problem.to_dict() if self.first_problem else None,
             "problems": [problem.to_dict() for problem in self.problems],

@@ -25,6 +25,7 @@ from chronicle.integrity.keys import TrustedKeys, key_id
 from chronicle.integrity.merkle import MerkleFrontier
 from chronicle.integrity.merkle_log import frontier_at
 from chronicle.integrity.report import Problem, ProblemKind, VerificationReport
+from chronicle.integrity.retention_checks import RetainedPrefix
 from chronicle.integrity.seal_checks import check_evidence, check_seals
 from chronicle.integrity.signing import public_key_text
 from chronicle.integrity.walk import LogWalk, Positions
@@ -82,10 +83,16 @@ class Verifier:
         if against is not None and since_seal is not None:
             raise EvidenceFileError("--against checks the whole log; leave out --since-checkpoint")
         self._findings = found = Findings(self.max_problems)
-        chains = AggregateChains(self.store, found, partial=since_seal is not None)
+        report = VerificationReport(since_seal=since_seal)
+        prefix = RetainedPrefix.load(self.store, found, self.trusted, report.warnings)
+        chains = AggregateChains(
+            self.store,
+            found,
+            partial=since_seal is not None,
+            kept_head=prefix.kept_head if prefix is not None else None,
+        )
         self._namer = DifferenceNamer(self.store, found)
         self._partial = since_seal is not None
-        report = VerificationReport(since_seal=since_seal)
         report.trusted_keys = sorted(self.trusted)
         report.public_key = (
             public_key_text(next(iter(self.trusted.values()))) if len(self.trusted) == 1 else None
@@ -107,6 +114,10 @@ class Verifier:
         for problem in check_evidence(kept, stored, self.trusted):
             found.add_problem(problem)
         report.evidence_seals = len(kept)
+        walked = seals
+        if prefix is not None:  # seals of archived events are checked on the stored tree
+            walked = prefix.check_seals(seals, "seal")
+            kept = prefix.check_seals(kept, "the kept seal")
 
         start = None
         if since_seal is not None:
@@ -114,9 +125,15 @@ class Verifier:
             if start is None:
                 raise EvidenceFileError(f"there is no seal number {since_seal} in this store")
             kept = [seal for seal in kept if seal.event_count > start.event_count]
-        walk = self._start_walk(start)
+        if prefix is not None and (start is None or start.event_count < prefix.size):
+            walk = LogWalk(prefix.cut.head, prefix.size, _frontier_or_none(self.store, prefix.size))
+            walk.window_start = prefix.size
+            start = None
+        else:
+            walk = self._start_walk(start)
+            prefix = None if start is not None else prefix
         pending = {
-            seal.last_hash: seal for seal in seals if start is None or seal.number > start.number
+            seal.last_hash: seal for seal in walked if start is None or seal.number > start.number
         }
         targets = sorted(kept, key=lambda seal: seal.event_count)
         positions = Positions()
@@ -130,10 +147,13 @@ class Verifier:
         while True:
             events = self.store.read_all(after=after, limit=self.batch_size)
             for event in events:
-                walk.fold(event)
                 positions.add(event.position)
                 if highest is not None and 0 < event.position <= highest:
                     existing += 1
+                if prefix is not None and prefix.below(event):
+                    chains.check(event, 0)  # kept by a hold: checked, but not walked again
+                    continue
+                walk.fold(event)
                 index = walk.count
                 if first_unsealed is None:
                     first_unsealed = event
@@ -167,6 +187,9 @@ class Verifier:
                 found.add_problem(problem)
 
         report.events_checked = checked
+        if prefix is not None:
+            report.retention_receipts = prefix.cut.number
+            report.archived_events = prefix.archived
         report.aggregates = len(chains.aggregates)
         report.seals_checked = len(seals)
         if first_unsealed is not None:

@@ -104,6 +104,7 @@ class MemoryEventStore(CheckedStore):
         raw_sql=False,
         durable=False,
         compression=False,  # events are kept as objects: there are no stored bytes to shrink
+        retention=False,  # gone with the process: nothing to archive
     )
 
     def __init__(self, *, max_event_bytes: int = 1024 * 1024) -> None:

@@ -101,6 +101,8 @@ class Capabilities:
     ``durable``: what is committed survives the process.
     ``compression``: old events' payloads can be re-encoded (``uncompressed_payloads``,
     ``rewrite_payloads``, ``dictionaries``…; see :mod:`chronicle.compression`).
+    ``retention``: old events can move to archive segments and leave the store
+    (``sealed_events``, ``remove_events``, ``retention_cuts``…; see :mod:`chronicle.retention`).
     """
 
     gap_free_order: bool = True
@@ -110,6 +112,7 @@ class Capabilities:
     raw_sql: bool = True
     durable: bool = True
     compression: bool = True
+    retention: bool = True
 
     def has(self, name: str) -> bool:
         value = getattr(self, name, None)

@@ -145,3 +145,42 @@ class StoredSnapshot:
     def trusted(self) -> bool:
         """Attested, and its state is still the one the attestation vouches for."""
         return self.attested is not None and self.attested == self.digest
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionCut:
+    """How far retention archived the log (see :mod:`chronicle.retention`): the first
+    ``tree_size`` events of the Merkle log, whose log chain ends at ``head`` and tree at
+    ``root``; recorded with the receipt event at ``receipt_position``. ``max_position`` is the
+    highest position among those events (what is still stored of them is found below it)."""
+
+    number: int
+    tree_size: int
+    head: bytes
+    root: bytes
+    receipt_position: int
+    max_position: int
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionHead:
+    """The last archived event of an aggregate: what its next append and the verifier chain
+    onto once its events left the hot store."""
+
+    aggregate_id: str
+    version: int
+    hash: bytes
+    position: int
+    cut: int
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRow:
+    """An active legal hold as the database's guard sees it (kept from the hold's events)."""
+
+    hold_id: str
+    subject_kind: str
+    subject_id: str
+    reason: str
+    placed_at: datetime

@@ -45,14 +45,20 @@ class PostgresDialect(Dialect):
     for_update = " FOR UPDATE"
     event_id_column = "event_id::text"
     order = "transaction_id, position"
-    after = (
-        "(transaction_id, position) > (coalesce((SELECT transaction_id FROM chronicle_events "
-        "WHERE position = :after), '0'::xid8), :after)"
+    # A cursor's place in commit order is its event's; when retention removed that event, the
+    # place the cut recorded for its events (every follower was past them: see retention).
+    _place = (
+        "coalesce((SELECT transaction_id FROM chronicle_events WHERE position = :after), "
+        "(SELECT c.max_transaction FROM chronicle_retention_cuts c WHERE c.number = "
+        "(SELECT min(number) FROM chronicle_retention_cuts "
+        "WHERE max_position >= :after AND :after > 0)), '0'::xid8)"
     )
+    after = f"(transaction_id, position) > ({_place}, :after)"
     after_place = "(transaction_id, position) > (:after_transaction::xid8, :after)"
-    cursor_place = (
-        "SELECT coalesce((SELECT transaction_id FROM chronicle_events WHERE position = :after), "
-        "'0'::xid8)::text"
+    cursor_place = f"SELECT {_place}::text"
+    cut_place = (
+        "(SELECT max(e.transaction_id) FROM chronicle_events e JOIN chronicle_merkle_leaves l "
+        "ON l.position = e.position WHERE l.leaf_index < :tree_size)"
     )
     visible = " AND transaction_id < :horizon::xid8"
     horizon = HORIZON

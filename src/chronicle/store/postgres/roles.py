@@ -32,6 +32,9 @@ _EVIDENCE = (
     "chronicle_snapshot_attestations",
 )
 """Written by the sealer only; read by everyone who verifies."""
+_RETENTION = ("chronicle_retention_cuts", "chronicle_retention_heads", "chronicle_holds")
+"""Written by retention and the hold commands (run as the owner); read by every append (an
+aggregate whose events were all archived chains onto its kept head)."""
 _PAYLOAD_COLUMNS = ("data", "metadata", "codec")
 """What the application role may rewrite in an event row: its payload's encoding (the worker
 compresses old events); the guard trigger refuses any such UPDATE that touches anything else."""
@@ -41,6 +44,7 @@ _TABLES = (
     "chronicle_snapshots",
     "chronicle_checkpoints",
     "chronicle_schema",
+    *_RETENTION,
     *_EVIDENCE,
 )
 
@@ -133,6 +137,7 @@ def _app_grants(name: sql.Identifier, schema: str) -> list[sql.Composed]:
         sql.SQL("GRANT UPDATE ({}) ON chronicle_events TO {}").format(
             sql.SQL(", ").join(map(sql.Identifier, _PAYLOAD_COLUMNS)), name
         ),
+        sql.SQL("GRANT SELECT ON {} TO {}").format(_tables(_RETENTION), name),
         sql.SQL("GRANT SELECT, INSERT ON chronicle_dictionaries TO {}").format(name),
         sql.SQL("GRANT SELECT, INSERT ON chronicle_snapshots TO {}").format(name),
         sql.SQL("GRANT SELECT, INSERT, UPDATE ON chronicle_checkpoints TO {}").format(name),
@@ -155,5 +160,6 @@ def _sealer_grants(name: sql.Identifier, schema: str) -> list[sql.Composed]:
             "GRANT SELECT ON chronicle_events, chronicle_dictionaries, chronicle_snapshots, "
             "chronicle_checkpoints TO {}"
         ).format(name),
+        sql.SQL("GRANT SELECT ON {} TO {}").format(_tables(_RETENTION), name),
         sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(_tables(_EVIDENCE), name),
     ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .horizon import WRITER_LOCK
 
-APPEND_FUNCTION = r"""
+_APPEND_FUNCTION_V5 = r"""
         CREATE OR REPLACE FUNCTION chronicle_append(
             p_aggregate_id   text,
             p_aggregate_type text,
@@ -80,11 +80,27 @@ APPEND_FUNCTION = r"""
         END
         $$;
 """.replace("{writer_lock}", WRITER_LOCK)
-"""``chronicle_append`` as it is now: one call appends a batch (see the module's docstring). It
-takes the writer lock first, before its insert gives the transaction an id (see ``horizon``)."""
+"""Migration 5 as released: one call appends a batch (see the module's docstring). It takes the
+writer lock first, before its insert gives the transaction an id (see ``horizon``)."""
+
+_HEAD_DEFAULT = "            v_current := coalesce(v_current, 0);\n"
+APPEND_FUNCTION = _APPEND_FUNCTION_V5.replace(
+    _HEAD_DEFAULT,
+    """            IF NOT FOUND THEN  -- its events may all be archived: chain onto the kept head
+                SELECT h.version, h.hash INTO v_current, v_previous
+                  FROM chronicle_retention_heads h
+                 WHERE h.aggregate_id = p_aggregate_id
+                 ORDER BY h.version DESC
+                 LIMIT 1;
+            END IF;
+"""
+    + _HEAD_DEFAULT,
+)
+"""``chronicle_append`` as it is now (migration 8): as in 5, and an aggregate whose events were all
+archived by retention chains onto the head kept for it in ``chronicle_retention_heads``."""
 
 # Migrations 1 and 3 as released: the same function without the writer lock.
-_APPEND_FUNCTION_V3 = APPEND_FUNCTION.replace(f"            PERFORM {WRITER_LOCK};\n", "")
+_APPEND_FUNCTION_V3 = _APPEND_FUNCTION_V5.replace(f"            PERFORM {WRITER_LOCK};\n", "")
 
 # Migration 1 as released: the same function, with the chain rule spelled out in place.
 _APPEND_FUNCTION_V1 = _APPEND_FUNCTION_V3.replace("CREATE OR REPLACE", "CREATE").replace(
@@ -263,7 +279,7 @@ MIGRATIONS.append(
 
 # Followers wait only for Chronicle's own writers: both append paths take the writer lock (see
 # ``horizon``); the single-event statement does so in its own text, the function from here on.
-MIGRATIONS.append((5, APPEND_FUNCTION))
+MIGRATIONS.append((5, _APPEND_FUNCTION_V5))
 
 # Compression (see chronicle.store.payloads): a row's payload may be re-encoded, and nothing else
 # about it changed. The guard lets an UPDATE through only when it changes the codec and leaves
@@ -346,6 +362,108 @@ MIGRATIONS.append(
             ON chronicle_events (aggregate_type, transaction_id, position);
         DROP INDEX chronicle_events_by_user;
         """,
+    )
+)
+
+# Retention (see chronicle.retention): old events move to verified archive segments and leave
+# the hot store by the one DELETE the guard allows. A cut records, with the receipt event that
+# the seals cover, how far the log was archived (``tree_size`` Merkle leaves) and the log chain's
+# head there; a kept head is the last archived event of each aggregate, what its next append and
+# the verifier chain onto. A row may be deleted only when it is sealed (its Merkle leaf is its
+# own), inside a cut, its aggregate's head is kept at or after it, it is on no legal hold, and
+# it is no receipt or hold event. Cuts and heads are immutable; holds are the active legal
+# holds, kept by their events' inline handler.
+MIGRATIONS.append(
+    (
+        8,
+        r"""
+        CREATE TABLE chronicle_retention_cuts (
+            number           bigint      PRIMARY KEY CHECK (number >= 1),
+            tree_size        bigint      NOT NULL CHECK (tree_size >= 1),
+            head             bytea       NOT NULL CHECK (length(head) = 32),
+            root             bytea       NOT NULL CHECK (length(root) = 32),
+            receipt_position bigint      NOT NULL UNIQUE,
+            max_position     bigint      NOT NULL,
+            max_transaction  xid8,
+            recorded_at      timestamptz NOT NULL
+        );
+        CREATE TABLE chronicle_retention_heads (
+            aggregate_id text   NOT NULL,
+            version      bigint NOT NULL CHECK (version >= 1),
+            hash         bytea  NOT NULL CHECK (length(hash) = 32),
+            position     bigint NOT NULL,
+            cut          bigint NOT NULL,
+            PRIMARY KEY (aggregate_id, version)
+        );
+        CREATE TABLE chronicle_holds (
+            hold_id      text        PRIMARY KEY,
+            subject_kind text        NOT NULL CHECK (subject_kind IN ('aggregate', 'user')),
+            subject_id   text        NOT NULL,
+            reason       text        NOT NULL,
+            placed_at    timestamptz NOT NULL
+        );
+        CREATE INDEX chronicle_holds_by_subject ON chronicle_holds (subject_kind, subject_id);
+
+        CREATE FUNCTION chronicle_refuse_retention_change() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'chronicle: retention cuts and kept heads are immutable (% refused)',
+                TG_OP USING ERRCODE = 'CH403';
+        END
+        $$;
+        CREATE TRIGGER chronicle_retention_cuts_refuse_change
+            BEFORE UPDATE OR DELETE ON chronicle_retention_cuts
+            FOR EACH ROW EXECUTE FUNCTION chronicle_refuse_retention_change();
+        CREATE TRIGGER chronicle_retention_cuts_refuse_truncate
+            BEFORE TRUNCATE ON chronicle_retention_cuts
+            FOR EACH STATEMENT EXECUTE FUNCTION chronicle_refuse_retention_change();
+        CREATE TRIGGER chronicle_retention_heads_refuse_change
+            BEFORE UPDATE OR DELETE ON chronicle_retention_heads
+            FOR EACH ROW EXECUTE FUNCTION chronicle_refuse_retention_change();
+        CREATE TRIGGER chronicle_retention_heads_refuse_truncate
+            BEFORE TRUNCATE ON chronicle_retention_heads
+            FOR EACH STATEMENT EXECUTE FUNCTION chronicle_refuse_retention_change();
+        ALTER TABLE chronicle_retention_cuts
+            ENABLE ALWAYS TRIGGER chronicle_retention_cuts_refuse_change;
+        ALTER TABLE chronicle_retention_cuts
+            ENABLE ALWAYS TRIGGER chronicle_retention_cuts_refuse_truncate;
+        ALTER TABLE chronicle_retention_heads
+            ENABLE ALWAYS TRIGGER chronicle_retention_heads_refuse_change;
+        ALTER TABLE chronicle_retention_heads
+            ENABLE ALWAYS TRIGGER chronicle_retention_heads_refuse_truncate;
+
+        CREATE FUNCTION chronicle_guard_event_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF OLD.aggregate_type NOT IN ('ChronicleRetention', 'LegalHold')
+               AND EXISTS (
+                   SELECT 1 FROM chronicle_merkle_leaves l
+                    WHERE l.position = OLD.position AND l.aggregate_id = OLD.aggregate_id
+                      AND l.version = OLD.version
+                      AND l.hash = sha256('\x00'::bytea || OLD.hash)
+                      AND l.leaf_index < (SELECT max(c.tree_size)
+                                            FROM chronicle_retention_cuts c))
+               AND EXISTS (
+                   SELECT 1 FROM chronicle_retention_heads h
+                    WHERE h.aggregate_id = OLD.aggregate_id AND h.version >= OLD.version)
+               AND NOT EXISTS (
+                   SELECT 1 FROM chronicle_holds d
+                    WHERE (d.subject_kind = 'aggregate' AND d.subject_id = OLD.aggregate_id)
+                       OR (d.subject_kind = 'user' AND d.subject_id = OLD.user_id)) THEN
+                RETURN OLD;
+            END IF;
+            RAISE EXCEPTION 'chronicle: stored events are immutable (DELETE refused)'
+                USING ERRCODE = 'CH403',
+                      HINT = 'Only retention deletes, and only sealed, archived events on no '
+                             'legal hold whose aggregate head is kept.';
+        END
+        $$;
+        DROP TRIGGER chronicle_events_refuse_delete ON chronicle_events;
+        CREATE TRIGGER chronicle_events_refuse_delete
+            BEFORE DELETE ON chronicle_events
+            FOR EACH ROW EXECUTE FUNCTION chronicle_guard_event_delete();
+        ALTER TABLE chronicle_events ENABLE ALWAYS TRIGGER chronicle_events_refuse_delete;
+        """
+        + APPEND_FUNCTION,
     )
 )
 

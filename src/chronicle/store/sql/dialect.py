@@ -48,6 +48,9 @@ class Dialect:
     """A statement whose one value is ``:after_transaction``, the commit-order place of position
     ``:after``, for ``after_place``; None where the position is the place."""
 
+    cut_place: ClassVar[str] = "NULL"
+    """The commit-order place a retention cut records of its last events (see the PostgreSQL
+    dialect); SQLite's order is the position, which needs none."""
     visible: ClassVar[str] = ""
     """Holds back events a reader may not hand out yet (PostgreSQL: behind running writers),
     by comparing with ``:horizon``."""
@@ -92,6 +95,7 @@ class Dialect:
                 ids_in=self.ids_in,
                 id_is=self.id_is,
                 event_id=self.event_id_column,
+                cut_place=self.cut_place,
             )
         )
 

@@ -32,6 +32,9 @@ SEAL_COLUMNS = (
     "previous, key_id"
 )
 LEAF_COLUMNS = "leaf_index, hash, position, aggregate_id, version"
+CUT_COLUMNS = "number, tree_size, head, root, receipt_position, max_position, recorded_at"
+HEAD_COLUMNS = "aggregate_id, version, hash, position, cut"
+HOLD_COLUMNS = "hold_id, subject_kind, subject_id, reason, placed_at"
 SNAPSHOT_COLUMNS = "aggregate_id, aggregate_type, version, state_schema_version, state, created_at"
 
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM chronicle_events"
@@ -84,7 +87,9 @@ class Statements:
     lag: str = "SELECT count(*), min(timestamp) FROM chronicle_events WHERE {after_place}"
     event_by_id: str = f"{_EVENTS} WHERE {{id_is}}"
     aggregate_version: str = (
-        "SELECT coalesce(max(version), 0) FROM chronicle_events WHERE aggregate_id = :aggregate_id"
+        "SELECT coalesce(max(version), (SELECT max(version) FROM chronicle_retention_heads "
+        "WHERE aggregate_id = :aggregate_id), 0) FROM chronicle_events "
+        "WHERE aggregate_id = :aggregate_id"
     )
     count_all: str = "SELECT count(*) FROM chronicle_events"
     raw_rows: str = f"{_EVENTS} WHERE position > :after ORDER BY position LIMIT :limit"
@@ -210,6 +215,51 @@ class Statements:
         "trained_at) VALUES (:number, :digest, :dictionary, :samples, :ratio, :trained_at)"
     )
 
+    # -- retention (see chronicle.retention) ---------------------------------------------------
+    sealed_events: str = (
+        f"SELECT {EVENT_COLUMNS}, leaf_index FROM chronicle_events JOIN "
+        "(SELECT leaf_index, position AS leaf_position FROM chronicle_merkle_leaves "
+        "WHERE leaf_index >= :start AND leaf_index < :stop) leaves ON leaf_position = position "
+        "ORDER BY leaf_index LIMIT :limit"
+    )
+    delete_event: str = "DELETE FROM chronicle_events WHERE position = :position AND hash = :hash"
+    retention_cuts: str = f"SELECT {CUT_COLUMNS} FROM chronicle_retention_cuts ORDER BY number"
+    insert_retention_cut: str = (
+        f"INSERT INTO chronicle_retention_cuts ({CUT_COLUMNS}, max_transaction) VALUES "
+        "(:number, :tree_size, :head, :root, :receipt_position, :max_position, :recorded_at, "
+        "{cut_place})"
+    )
+    retention_head: str = (
+        f"SELECT {HEAD_COLUMNS} FROM chronicle_retention_heads "
+        "WHERE aggregate_id = :aggregate_id ORDER BY version DESC LIMIT 1"
+    )
+    insert_retention_heads: str = (
+        f"INSERT INTO chronicle_retention_heads ({HEAD_COLUMNS}) VALUES {{rows}}"
+    )
+    # What is still stored below a cut: found from the events' side (positions up to the cut's
+    # highest), so the cost is that of the few rows a hold kept, not of the archived leaves.
+    kept_below_cut: str = (
+        f"SELECT {EVENT_COLUMNS}, leaf_index FROM chronicle_events JOIN "
+        "(SELECT leaf_index, position AS leaf_position FROM chronicle_merkle_leaves) leaves "
+        "ON leaf_position = position WHERE position <= :max_position "
+        "AND leaf_index < :tree_size ORDER BY leaf_index"
+    )
+    prefix_kept: str = (
+        "SELECT count(*) FROM chronicle_events e JOIN chronicle_merkle_leaves l "
+        "ON l.position = e.position WHERE e.position <= :max_position "
+        "AND l.leaf_index < :tree_size"
+    )
+    checkpoint_positions: str = (
+        "SELECT name, position FROM chronicle_checkpoints ORDER BY name"
+    )
+    count_retention_heads: str = "SELECT count(*) FROM chronicle_retention_heads"
+    holds: str = f"SELECT {HOLD_COLUMNS} FROM chronicle_holds ORDER BY placed_at, hold_id"
+    insert_hold: str = (
+        f"INSERT INTO chronicle_holds ({HOLD_COLUMNS}) VALUES (:hold_id, :subject_kind, "
+        ":subject_id, :reason, :placed_at)"
+    )
+    delete_hold: str = "DELETE FROM chronicle_holds WHERE hold_id = :hold_id"
+
     schema_version: str = "SELECT coalesce(max(version), 0) FROM chronicle_schema"
 
     def render(self, dialect: Dialect) -> Statements:
@@ -221,6 +271,7 @@ class Statements:
 
 MERKLE_LEAF_ROW = ("index", "position", "hash", "aggregate_id", "version")
 MERKLE_NODE_ROW = ("level", "index", "hash")
+RETENTION_HEAD_ROW = ("aggregate_id", "version", "hash", "position", "cut")
 
 
 def values_rows(names: tuple[str, ...], rows: int) -> str:

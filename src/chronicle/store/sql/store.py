@@ -37,6 +37,7 @@ from chronicle.store.records import (
 )
 from chronicle.store.sql import checkpoints
 from chronicle.store.sql.dialect import Dialect
+from chronicle.store.sql.retention import RetentionTables
 from chronicle.store.sql.rows import event_reader, replay_reader, seal_reader, snapshot_from
 from chronicle.store.sql.statements import (
     FILTERS,
@@ -50,7 +51,7 @@ _ROWS_PER_INSERT = 500
 """Rows per multi-row insert: 2,500 parameters at most, well under SQLite's 32,766."""
 
 
-class SQLStore(CheckedStore):
+class SQLStore(RetentionTables, CheckedStore):
     """The shared half of a SQL event store. Subclasses set ``backend``, ``capabilities`` and
     ``dialect`` and implement the hooks marked below."""
 
@@ -403,6 +404,16 @@ class SQLStore(CheckedStore):
             newest_event=newest,
             size_bytes=self._size_bytes(),
         )
+
+    def _total_events(self) -> int:
+        """As the base class counts, less what retention archived (see
+        :class:`~chronicle.store.records.RetentionCut`): of the cut's events only those still
+        stored count, found below its highest position."""
+        total = super()._total_events()
+        cuts = self.retention_cuts()
+        if not cuts:
+            return total
+        return total - cuts[-1].tree_size + self._prefix_kept(cuts[-1])
 
     def _time_range(self) -> tuple[datetime | None, datetime | None]:
         with self._reading() as session:

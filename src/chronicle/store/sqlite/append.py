@@ -24,6 +24,11 @@ _HEAD = (
     "SELECT version, hash FROM chronicle_events WHERE aggregate_id = ? "
     "ORDER BY version DESC LIMIT 1"
 )
+_KEPT_HEAD = (
+    "SELECT version, hash FROM chronicle_retention_heads WHERE aggregate_id = ? "
+    "ORDER BY version DESC LIMIT 1"
+)
+"""The head retention kept for an aggregate whose events were all archived."""
 # SQLite binds at most 32,766 parameters per statement: rows of 12 go in chunks below that.
 _ROWS_PER_INSERT = 2000
 
@@ -38,6 +43,8 @@ def append_batch(
     ``stored`` finds the batch's events when it is a retry of one already appended.
     """
     head = session.fetchone(_HEAD, (batch.aggregate_id,))
+    if head is None:
+        head = _kept_head(session, batch.aggregate_id)
     current, previous = (head[0], head[1]) if head else (0, GENESIS)
     expected = batch.expected_version
     if expected is None or expected != current:
@@ -77,3 +84,14 @@ def append_batch(
         batch,
         [(first + index, ver, digest) for index, (ver, digest) in enumerate(positions)],
     )
+
+
+def _kept_head(session: Session, aggregate_id: str) -> tuple[int, bytes] | None:
+    """The head retention kept for the aggregate; none on a schema older than retention's
+    (a store opened without migrating has no such table, and no archived events either)."""
+    try:
+        return session.fetchone(_KEPT_HEAD, (aggregate_id,))  # type: ignore[return-value]
+    except sqlite3.OperationalError as exc:
+        if "no such table: chronicle_retention_heads" not in str(exc):
+            raise
+        return None

@@ -229,6 +229,90 @@ MIGRATIONS.append(
     )
 )
 
+# Retention (see chronicle.retention and the PostgreSQL schema's migration 8): cuts, kept heads
+# and the active legal holds; an event row may be deleted only when it is sealed, inside a cut,
+# its aggregate's head is kept at or after it, and it is on no hold. (SQLite has no SHA-256, so
+# the leaf is matched by position, aggregate and version; the verifier compares its hash.)
+MIGRATIONS.append(
+    (
+        7,
+        """
+        CREATE TABLE chronicle_retention_cuts (
+            number           INTEGER PRIMARY KEY CHECK (number >= 1),
+            tree_size        INTEGER NOT NULL CHECK (tree_size >= 1),
+            head             BLOB    NOT NULL CHECK (length(head) = 32),
+            root             BLOB    NOT NULL CHECK (length(root) = 32),
+            receipt_position INTEGER NOT NULL UNIQUE,
+            max_position     INTEGER NOT NULL,
+            max_transaction  INTEGER,
+            recorded_at      TEXT    NOT NULL
+        );
+        CREATE TABLE chronicle_retention_heads (
+            aggregate_id TEXT    NOT NULL,
+            version      INTEGER NOT NULL CHECK (version >= 1),
+            hash         BLOB    NOT NULL CHECK (length(hash) = 32),
+            position     INTEGER NOT NULL,
+            cut          INTEGER NOT NULL,
+            PRIMARY KEY (aggregate_id, version)
+        ) WITHOUT ROWID;
+        CREATE TABLE chronicle_holds (
+            hold_id      TEXT PRIMARY KEY,
+            subject_kind TEXT NOT NULL CHECK (subject_kind IN ('aggregate', 'user')),
+            subject_id   TEXT NOT NULL,
+            reason       TEXT NOT NULL,
+            placed_at    TEXT NOT NULL
+        );
+        CREATE INDEX chronicle_holds_by_subject ON chronicle_holds (subject_kind, subject_id);
+        """
+        + "".join(
+            f"""
+        CREATE TRIGGER chronicle_retention_{table}_refuse_{action}
+        BEFORE {action.upper()} ON chronicle_retention_{table}
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: chronicle_retention_{table} is immutable ({action.upper()} refused)');
+        END;
+        """
+            for table in ("cuts", "heads")
+            for action in ("update", "delete")
+        )
+        + """
+        CREATE TRIGGER chronicle_retention_cuts_refuse_replace
+        BEFORE INSERT ON chronicle_retention_cuts
+        WHEN EXISTS (SELECT 1 FROM chronicle_retention_cuts WHERE number = NEW.number)
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: chronicle_retention_cuts is immutable (REPLACE refused)');
+        END;
+        CREATE TRIGGER chronicle_retention_heads_refuse_replace
+        BEFORE INSERT ON chronicle_retention_heads
+        WHEN EXISTS (SELECT 1 FROM chronicle_retention_heads
+                      WHERE aggregate_id = NEW.aggregate_id AND version = NEW.version)
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: chronicle_retention_heads is immutable (REPLACE refused)');
+        END;
+        DROP TRIGGER chronicle_events_refuse_delete;
+        CREATE TRIGGER chronicle_events_refuse_delete BEFORE DELETE ON chronicle_events
+        WHEN NOT (
+            OLD.aggregate_type NOT IN ('ChronicleRetention', 'LegalHold')
+            AND EXISTS (
+                SELECT 1 FROM chronicle_merkle_leaves l
+                 WHERE l.position = OLD.position AND l.aggregate_id = OLD.aggregate_id
+                   AND l.version = OLD.version
+                   AND l.leaf_index < (SELECT max(c.tree_size) FROM chronicle_retention_cuts c))
+            AND EXISTS (
+                SELECT 1 FROM chronicle_retention_heads h
+                 WHERE h.aggregate_id = OLD.aggregate_id AND h.version >= OLD.version)
+            AND NOT EXISTS (
+                SELECT 1 FROM chronicle_holds d
+                 WHERE (d.subject_kind = 'aggregate' AND d.subject_id = OLD.aggregate_id)
+                    OR (d.subject_kind = 'user' AND d.subject_id = OLD.user_id))
+        )
+        BEGIN
+            SELECT RAISE(ABORT, 'chronicle: stored events are immutable (DELETE refused)');
+        END;
+        """,
+    )
+)
+
 ANALYZE = "ANALYZE chronicle_events"
 EVENTS_EXIST = "SELECT EXISTS (SELECT 1 FROM chronicle_events)"
 """Whether there are events to take statistics of (never ANALYZE an empty table)."""
