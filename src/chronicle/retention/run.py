@@ -51,9 +51,8 @@ from chronicle.retention.receipts import (
     receipt_payload,
     receipts_of,
 )
-from chronicle.store.codec import canonical_object
 from chronicle.store.prepare import now_utc
-from chronicle.store.records import RetentionCut, RetentionHead, Seal, Snapshot, state_digest
+from chronicle.store.records import RetentionCut, RetentionHead, Seal, Snapshot
 
 log = logging.getLogger("chronicle.retention")
 
@@ -61,6 +60,7 @@ FUTURE_SLACK = timedelta(days=1)
 """How far ``--now`` may lie ahead of the clock without ``--force``."""
 _PAGE = 2000
 _REMOVE_BATCH = 1000
+_SNAPSHOT_BATCH = 500
 SYSTEM_TYPES = frozenset({RECEIPT_TYPE, HOLD_TYPE})
 """Aggregates that never leave the hot store: the receipts and the holds."""
 
@@ -473,8 +473,9 @@ class Retention:
 
     def _snapshots(self, heads: Any, seal: Seal) -> int:
         """A snapshot at each leaving aggregate's last archived version, attested (its events
-        are still stored, and sealed by ``seal``)."""
-        written = 0
+        are still stored, and sealed by ``seal``); ``RetentionRefusedError`` when one does not
+        load afterwards (a snapshot forged at that version was stored first)."""
+        wanted: list[Snapshot] = []
         for head in heads:
             stored = self.store.load_attested_snapshot(head.aggregate_id)
             if stored is not None and stored.version >= head.version:
@@ -486,24 +487,26 @@ class Retention:
             if cls is None:
                 continue
             aggregate = load_aggregate(self.store, cls, head.aggregate_id, to_version=head.version)
-            state = aggregate.snapshot_state()
-            self.store.save_snapshot(
+            wanted.append(
                 Snapshot(
                     head.aggregate_id,
                     cls.aggregate_type,
                     head.version,
                     cls.STATE_SCHEMA_VERSION,
-                    state,
+                    aggregate.snapshot_state(),
                 )
             )
-            self.store.attest_snapshot(
-                head.aggregate_id,
-                head.version,
-                state_digest=state_digest(canonical_object(state, "snapshot state")),
-                seal_number=seal.number,
-            )
-            written += 1
-        return written
+        for start in range(0, len(wanted), _SNAPSHOT_BATCH):
+            self.store.save_attested_snapshots(wanted[start : start + _SNAPSHOT_BATCH], seal.number)
+        for snapshot in wanted:
+            loaded = self.store.load_attested_snapshot(snapshot.aggregate_id, snapshot.version)
+            if loaded is None or loaded.version != snapshot.version:
+                raise RetentionRefusedError(
+                    f"the snapshot of {snapshot.aggregate_id!r} at version {snapshot.version} "
+                    "does not load as attested (another state was stored at that version): run "
+                    "chronicle verify (nothing was removed)"
+                )
+        return len(wanted)
 
     def _remove(self, removal: list[tuple[int, bytes]], progress: Progress | None) -> int:
         removed = 0

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chronicle.events import RecordedEvent
+from chronicle.store.codec import canonical_object
 from chronicle.store.ports import InlineHandler, Session
-from chronicle.store.records import HoldRow, RetentionCut, RetentionHead
+from chronicle.store.prepare import now_utc
+from chronicle.store.records import HoldRow, RetentionCut, RetentionHead, Snapshot, state_digest
 from chronicle.store.sql.statements import RETENTION_HEAD_ROW, values_rows
 
 if TYPE_CHECKING:
@@ -49,6 +51,34 @@ class RetentionTables:
             rows = session.fetchall(self._sql.kept_below_cut, params)
         read = self._event  # type: ignore[attr-defined]
         return [(int(row[-1]), read(row[:-1])) for row in rows]
+
+    def save_attested_snapshots(self, snapshots: Sequence[Snapshot], seal_number: int) -> None:
+        """Store snapshots replayed from their sealed events, each with its attestation, in one
+        transaction (retention's snapshots at the cut: one commit, not two per aggregate)."""
+        instant = self.dialect.instant(now_utc())
+        with self.session() as session:  # type: ignore[attr-defined]
+            for snapshot in snapshots:
+                state = canonical_object(snapshot.state, "snapshot state")
+                key = {"aggregate_id": snapshot.aggregate_id, "version": snapshot.version}
+                session.execute(
+                    self._sql.save_snapshot,
+                    {
+                        **key,
+                        "aggregate_type": snapshot.aggregate_type,
+                        "state_schema_version": snapshot.state_schema_version,
+                        "state": state,
+                        "created_at": instant,
+                    },
+                )
+                session.execute(
+                    self._sql.attest_snapshot,
+                    {
+                        **key,
+                        "state_digest": state_digest(state),
+                        "seal_number": seal_number,
+                        "attested_at": instant,
+                    },
+                )
 
     def remove_events(self, events: Sequence[tuple[int, bytes]]) -> int:
         """Delete the rows at these (position, hash) pairs in one transaction; the guard refuses
