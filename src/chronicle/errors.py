@@ -168,3 +168,17 @@ class HoldNotFoundError(ChronicleError):
     def __init__(self, hold_id: str) -> None:
         self.hold_id = hold_id
         super().__init__(f"there is no active legal hold {hold_id!r} (chronicle hold list)")
+
+
+class ArchivedHistoryError(ChronicleError):
+    """What was asked for lies in events retention moved to the archive; the store answers only
+    from the version after ``archived_to`` on."""
+
+    def __init__(self, aggregate_id: str, archived_to: int) -> None:
+        self.aggregate_id = aggregate_id
+        self.archived_to = archived_to
+        versions = "version 1" if archived_to == 1 else f"versions 1-{archived_to}"
+        super().__init__(
+            f"{versions} of {aggregate_id!r} are archived (retention): read them with "
+            f"chronicle archive read {aggregate_id} or history with include_archive"
+        )

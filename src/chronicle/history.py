@@ -12,7 +12,7 @@ stored with the events, through a ``{aggregate_type: class}`` mapping such as
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,12 +21,14 @@ from chronicle.aggregate import Aggregate
 from chronicle.errors import (
     AggregateNotYetCreatedError,
     AggregateTypeError,
+    ArchivedHistoryError,
     InvalidEventError,
     UnknownAggregateError,
 )
 from chronicle.events import JSONObject, RecordedEvent
-from chronicle.repository import load_aggregate
+from chronicle.repository import load_aggregate, valid_snapshot
 from chronicle.store.ports import EventStore
+from chronicle.store.records import RetentionHead
 from chronicle.word_diff import word_diff
 
 AggregateClasses = Mapping[str, type[Aggregate]]
@@ -128,17 +130,34 @@ class HistoryEntry:
 
 def aggregate_class(
     store: EventStore, aggregates: AggregateClasses, aggregate_id: str
-) -> tuple[type[Aggregate], RecordedEvent]:
-    """The class for ``aggregate_id`` (from its stored aggregate type) and its first event."""
+) -> tuple[type[Aggregate], RecordedEvent | None]:
+    """The class for ``aggregate_id`` (from its stored aggregate type) and its first event, or
+    None when retention archived it (the type is then the snapshot's at the cut)."""
     first = store.get_events_for_aggregate(aggregate_id, 1, 1)
-    if not first:
+    kind = first[0].aggregate_type if first else None
+    if not first and archived_up_to(store, aggregate_id):
+        snapshot = store.load_attested_snapshot(aggregate_id, archived_up_to(store, aggregate_id))
+        kind = snapshot.aggregate_type if snapshot is not None else None
+    if kind is None:
         raise UnknownAggregateError(aggregate_id)
-    cls = aggregates.get(first[0].aggregate_type)
+    cls = aggregates.get(kind)
     if cls is None:
-        raise AggregateTypeError(
-            aggregate_id, " or ".join(sorted(aggregates)), first[0].aggregate_type
-        )
-    return cls, first[0]
+        raise AggregateTypeError(aggregate_id, " or ".join(sorted(aggregates)), kind)
+    return cls, first[0] if first else None
+
+
+def archived_up_to(store: EventStore, aggregate_id: str) -> int:
+    """The version up to which retention moved the aggregate's events to the archive (0: none);
+    the store's history starts at the version after."""
+    head = _kept_head(store, aggregate_id)
+    return 0 if head is None else head.version
+
+
+def _kept_head(store: EventStore, aggregate_id: str) -> RetentionHead | None:
+    if not getattr(store.capabilities, "retention", False):
+        return None
+    head: RetentionHead | None = store.retention_head(aggregate_id)  # type: ignore[attr-defined]
+    return head
 
 
 def state_at_version(
@@ -150,10 +169,17 @@ def state_at_version(
     the aggregate's newest raises ``InvalidEventError``.
     """
     cls, _ = aggregate_class(store, aggregates, aggregate_id)
+    head = _kept_head(store, aggregate_id)
+    if head is not None and version is not None and version < head.version:
+        raise ArchivedHistoryError(aggregate_id, head.version)
     aggregate = load_aggregate(store, cls, aggregate_id, to_version=version)
-    event = store.get_events_for_aggregate(aggregate_id, aggregate.version, aggregate.version)[0]
+    if head is not None and aggregate.version == head.version:
+        timestamp = head.timestamp  # the event itself is archived; the store kept its instant
+    else:
+        stored = store.get_events_for_aggregate(aggregate_id, aggregate.version, aggregate.version)
+        timestamp = stored[0].timestamp
     return StateAt(
-        aggregate_id, cls.aggregate_type, aggregate.version, event.timestamp, aggregate.state()
+        aggregate_id, cls.aggregate_type, aggregate.version, timestamp, aggregate.state()
     )
 
 
@@ -170,23 +196,23 @@ def state_at(
             f"an instant must be timezone-aware (e.g. 2024-01-01T10:00:00+00:00), not {instant!r}"
         )
     cls, first = aggregate_class(store, aggregates, aggregate_id)
-    if instant < first.timestamp:
+    head = _kept_head(store, aggregate_id)
+    if head is not None and instant < head.timestamp:
+        raise ArchivedHistoryError(aggregate_id, head.version)
+    if first is not None and instant < first.timestamp:
         raise AggregateNotYetCreatedError(
             aggregate_id, instant.isoformat(), first.timestamp.isoformat()
         )
-    recorded = store.get_events_for_aggregate(aggregate_id)
+    recorded = {event.version: event for event in store.get_events_for_aggregate(aggregate_id)}
+    instants = {version: event.timestamp for version, event in recorded.items()}
+    if head is not None:
+        instants[head.version] = head.timestamp  # the last archived event, kept with its instant
     # The newest event at or before the instant, by version: a clock that stepped back between
     # two appends cannot make a later event count as earlier than one already counted.
-    version = max(event.version for event in recorded if event.timestamp <= instant)
+    version = max(version for version, at in instants.items() if at <= instant)
     # From the newest valid snapshot at or below that version, as ``state_at_version``.
     aggregate = load_aggregate(store, cls, aggregate_id, to_version=version)
-    return StateAt(
-        aggregate_id,
-        cls.aggregate_type,
-        version,
-        recorded[version - 1].timestamp,
-        aggregate.state(),
-    )
+    return StateAt(aggregate_id, cls.aggregate_type, version, instants[version], aggregate.state())
 
 
 def history(
@@ -198,11 +224,33 @@ def history(
     """Every event of the aggregate, oldest first, with the state fields each one changed (a
     word diff for each of ``text_fields`` edited)."""
     cls, _ = aggregate_class(store, aggregates, aggregate_id)
-    aggregate = cls(aggregate_id)
+    archived = archived_up_to(store, aggregate_id)
+    start = None
+    if archived:  # the store's history starts after the cut, from the snapshot taken there
+        snapshot = valid_snapshot(store, cls, aggregate_id, archived)
+        if snapshot is None or snapshot.version != archived:
+            raise ArchivedHistoryError(aggregate_id, archived)
+        start = cls.from_snapshot(aggregate_id, snapshot.version, snapshot.state)
+    return history_of_events(
+        cls, aggregate_id, store.get_events_for_aggregate(aggregate_id), text_fields, start
+    )
+
+
+def history_of_events(
+    cls: type[Aggregate],
+    aggregate_id: str,
+    events: Iterable[RecordedEvent],
+    text_fields: Collection[str] = (),
+    start: Aggregate | None = None,
+) -> list[HistoryEntry]:
+    """:func:`history` over the aggregate's events as given, in version order, from version 1
+    (the archive's events then the store's: ``chronicle history --include-archive``) or after
+    ``start``, the aggregate as it was before the first of them."""
+    aggregate = start if start is not None else cls(aggregate_id)
     to_domain = cls.registry.to_domain
     entries = []
     before = aggregate.state()
-    for recorded in store.get_events_for_aggregate(aggregate_id):
+    for recorded in events:
         event = to_domain(recorded)
         aggregate.apply(event)
         after = aggregate.state()

@@ -3,7 +3,9 @@
 The names come from the log, not from today's users read model: a user renamed later still shows
 under the name it had then. :meth:`Actors.from_log` reads only the User aggregates' events (there
 are few users), once per request; each lookup is then a binary search by log position. An actor
-``system:*`` (``system:cli``, ``system:demo``) is shown as such.
+``system:*`` (``system:cli``, ``system:demo``) is shown as such. A user whose early events
+retention archived is named, for the events before the first one the store kept, as the
+snapshot taken at the cut has it (what the archive holds is read by ``include_archive``).
 """
 
 from __future__ import annotations
@@ -61,10 +63,12 @@ class Actors:
     """Every user's names over time, from the log; see the module's docstring."""
 
     timelines: dict[str, _Timeline] = field(default_factory=dict)
+    log: Any = None
+    _at_cut: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_log(cls, log: LogReader) -> Actors:
-        actors = cls()
+        actors = cls(log=log)
         for recorded in _user_events(log):
             if recorded.event_type not in chat_events:
                 continue
@@ -80,8 +84,29 @@ class Actors:
         if user_id.startswith(SYSTEM_PREFIX):
             return {"user_id": user_id, "username": user_id, "role": None, "system": True}
         timeline = self.timelines.get(user_id)
-        named = timeline.at(position) if timeline else {"username": None, "role": None}
+        if timeline is None or (position is not None and position < timeline.positions[0]):
+            named = self._archived(user_id)
+        else:
+            named = timeline.at(position)
         return {"user_id": user_id, **named, "system": False}
+
+    def _archived(self, user_id: str) -> dict[str, Any]:
+        """The names of a user whose earlier events were archived, as at the cut."""
+        if user_id not in self._at_cut:
+            named: dict[str, Any] = {"username": None, "role": None}
+            head = None
+            if getattr(getattr(self.log, "capabilities", None), "retention", False):
+                head = self.log.retention_head(user_id)
+            snapshot = (
+                self.log.load_attested_snapshot(user_id, head.version) if head is not None else None
+            )
+            if snapshot is not None and snapshot.aggregate_type == "User":
+                named = {
+                    "username": snapshot.state.get("username"),
+                    "role": snapshot.state.get("role"),
+                }
+            self._at_cut[user_id] = named
+        return self._at_cut[user_id]
 
     def ids_named(self, username: str) -> list[str]:
         """Every user id that had ``username`` at some time (a name can pass to another user)."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 import sys
 
 from chronicle.cli import (  # noqa: F401  (each registers its commands)
+    archive_commands,
     audit_commands,
+    hold_commands,
     import_commands,
     integrity_commands,
     lifecycle_commands,

@@ -1,4 +1,5 @@
-"""Audit commands: ``chronicle history ID`` and ``chronicle state ID [--version N | --at ISO]``."""
+"""Audit commands: ``chronicle history ID [--include-archive]`` and
+``chronicle state ID [--version N | --at ISO]``."""
 
 from __future__ import annotations
 
@@ -10,25 +11,96 @@ import typer
 from rich.table import Table
 
 from chronicle.chat.domain import CHAT_AGGREGATES
-from chronicle.cli.app import JsonOption, StoreOption, command, console, fail, print_json, store_for
-from chronicle.history import history, state_at, state_at_version
+from chronicle.cli.app import (
+    JsonOption,
+    StoreOption,
+    command,
+    console,
+    console_err,
+    fail,
+    print_json,
+    settings_for,
+    store_for,
+)
+from chronicle.history import HistoryEntry, history, state_at, state_at_version
 
 
 @command("history")
 def history_command(
     aggregate_id: str = typer.Argument(..., help="The aggregate's id, e.g. message_3f2a…"),
+    include_archive: bool = typer.Option(
+        False,
+        "--include-archive",
+        help="Begin with the events retention moved to the archive folder "
+        "(CHRONICLE_ARCHIVE_DIR), then the store's.",
+    ),
     store_url: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Every event of an aggregate: who, when, which event, which fields changed.
 
-    Exits 1 when no event is stored for AGGREGATE_ID.
+    With --include-archive the archived events come first, then those still in the store.
+
+    Exits 1 when no event is stored (or archived) for AGGREGATE_ID.
     """
+    if include_archive:
+        _history_with_archive(aggregate_id, store_url, as_json)
+        return
     with store_for(store_url) as store:
         entries = history(store, CHAT_AGGREGATES, aggregate_id)
     if as_json:
         print_json({"aggregate_id": aggregate_id, "events": [e.to_dict() for e in entries]})
         return
+    _print_history(aggregate_id, entries)
+
+
+def _history_with_archive(aggregate_id: str, store_url: str | None, as_json: bool) -> None:
+    from chronicle.bootstrap import archive_root
+    from chronicle.retention.archive import ArchiveError
+    from chronicle.retention.history import whole_history
+
+    root = archive_root(settings_for(store_url))[0]
+    with store_for(store_url) as store:
+        try:
+            whole = whole_history(store, CHAT_AGGREGATES, aggregate_id, root)
+        except ArchiveError as exc:
+            fail(str(exc), code=2)
+    if as_json:
+        print_json(
+            {
+                "aggregate_id": aggregate_id,
+                "archive": str(root),
+                "archived_versions": whole.archived_to,
+                "hot_from_version": whole.hot_from,
+                "missing_versions": whole.missing,
+                "events": [
+                    {**entry.to_dict(), "source": source}
+                    for entry, source in zip(whole.entries, whole.sources, strict=True)
+                ],
+            }
+        )
+        return
+    _print_history(aggregate_id, whole.entries)
+    archived_part = (
+        f"versions 1-{whole.archived_to} from the archive {root}"
+        if whole.archived_to
+        else "nothing archived"
+    )
+    hot_part = (
+        f"the store's history starts at version {whole.hot_from}"
+        if whole.hot_from is not None
+        else "the store keeps none of its events"
+    )
+    console.print(f"{archived_part}; {hot_part}", highlight=False)
+    if whole.missing:
+        console_err.print(
+            f"warning: versions {', '.join(map(str, whole.missing))} are neither in the archive "
+            "nor in the store",
+            highlight=False,
+        )
+
+
+def _print_history(aggregate_id: str, entries: list[HistoryEntry]) -> None:
     table = Table(title=f"history of {aggregate_id}", title_justify="left")
     for column in ("version", "when (UTC)", "who", "event", "changes"):
         table.add_column(column, justify="right" if column == "version" else "left")

@@ -123,6 +123,13 @@ class RetainedPrefix:
             )
         return True
 
+    def behind_head(self, event: RecordedEvent) -> bool:
+        """Whether a kept event lies at or before its aggregate's kept head (a hold placed
+        while the run removed its aggregate's rows): its leaf proved it; its chain is in the
+        archive, the store's goes on from the head."""
+        head: RetentionHead | None = self.store.retention_head(event.aggregate_id)
+        return head is not None and event.version <= head.version
+
     def kept_head(self, aggregate_id: str) -> RetentionHead | None:
         """The head retention kept for the aggregate, checked against its sealed leaf."""
         head: RetentionHead | None = self.store.retention_head(aggregate_id)

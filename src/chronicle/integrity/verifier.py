@@ -151,7 +151,8 @@ class Verifier:
                 if highest is not None and 0 < event.position <= highest:
                     existing += 1
                 if prefix is not None and prefix.below(event):
-                    chains.check(event, 0)  # kept by a hold: checked, but not walked again
+                    if not prefix.behind_head(event):  # kept by a hold: its own chain checked
+                        chains.check(event, 0)
                     continue
                 walk.fold(event)
                 index = walk.count

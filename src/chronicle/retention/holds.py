@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from chronicle.errors import HoldNotFoundError, InvalidEventError, RetentionRefusedError
-from chronicle.events import NewEvent, RecordedEvent
-from chronicle.store.prepare import check_name, check_user_id, now_utc
+from chronicle.events import NewEvent
+from chronicle.store.prepare import NAME_PATTERN, check_name, check_user_id, now_utc
 from chronicle.store.records import HoldRow
 
 HOLD_TYPE = "LegalHold"
@@ -25,6 +25,7 @@ HOLD_PLACED = "LegalHoldPlaced"
 HOLD_RELEASED = "LegalHoldReleased"
 SUBJECT_KINDS = ("aggregate", "user")
 MAX_REASON = 500
+MAX_HOLDS = 10_000
 
 SubjectKind = Literal["aggregate", "user"]
 
@@ -82,9 +83,8 @@ def place_hold(
     check_reason(reason)
     check_user_id(placed_by)
     hold_id = f"hold-{uuid.uuid4().hex}"
-    placed_at = now_utc()
-    row = HoldRow(hold_id, subject_kind, subject_id, reason, placed_at)
-    store.append(
+    row = HoldRow(hold_id, subject_kind, subject_id, reason, now_utc())
+    [placed] = store.append(
         hold_id,
         [
             NewEvent(
@@ -97,7 +97,17 @@ def place_hold(
         user_id=placed_by,
         inline=store.hold_handler(row, None),
     )
-    return Hold(hold_id, subject_kind, subject_id, reason, placed_at, placed_by)
+    return Hold(hold_id, subject_kind, subject_id, reason, placed.timestamp, placed_by)
+
+
+def subject_is_known(store: Any, subject_kind: str, subject_id: str) -> bool:
+    """An aggregate with events (or whose events retention archived), or a user who is an
+    aggregate or wrote an event: a hold on a mistyped id would keep nothing."""
+    if subject_kind == "user" and store.search_events(user_id=subject_id, limit=1):
+        return True
+    return NAME_PATTERN.fullmatch(subject_id) is not None and (
+        store.get_aggregate_version(subject_id) > 0
+    )
 
 
 def release_hold(store: Any, hold_id: str, reason: str, *, released_by: str | None) -> Hold:
@@ -120,28 +130,30 @@ def release_hold(store: Any, hold_id: str, reason: str, *, released_by: str | No
 
 
 def active_holds(store: Any) -> list[Hold]:
-    """The holds placed and not released, folded from their events, oldest first."""
-    placed: dict[str, Hold] = {}
-    after: int | None = None
-    while True:
-        page: list[RecordedEvent] = store.search_events(
-            aggregate_type=HOLD_TYPE, after=after, limit=500
+    """The holds placed and not released, folded from their events, oldest first.
+
+    Read by event type, newest first, which waits for no other writer (a hold placed is seen at
+    once); holds are few, and more than :data:`MAX_HOLDS` events of a kind is refused."""
+    placed = store.get_events_by_type(HOLD_PLACED, limit=MAX_HOLDS + 1)
+    released = store.get_events_by_type(HOLD_RELEASED, limit=MAX_HOLDS + 1)
+    if len(placed) > MAX_HOLDS or len(released) > MAX_HOLDS:
+        raise RetentionRefusedError(
+            f"more than {MAX_HOLDS} legal holds were placed or released: this version reads at "
+            "most that many"
         )
-        for event in page:
-            if event.event_type == HOLD_PLACED:
-                placed[event.aggregate_id] = Hold(
-                    event.aggregate_id,
-                    str(event.data["subject_kind"]),
-                    str(event.data["subject_id"]),
-                    str(event.data["reason"]),
-                    event.timestamp,
-                    event.user_id,
-                )
-            elif event.event_type == HOLD_RELEASED:
-                placed.pop(event.aggregate_id, None)
-        if len(page) < 500:
-            return list(placed.values())
-        after = page[-1].position
+    gone = {event.aggregate_id for event in released if event.aggregate_type == HOLD_TYPE}
+    return [
+        Hold(
+            event.aggregate_id,
+            str(event.data["subject_kind"]),
+            str(event.data["subject_id"]),
+            str(event.data["reason"]),
+            event.timestamp,
+            event.user_id,
+        )
+        for event in sorted(placed, key=lambda event: event.position)
+        if event.aggregate_type == HOLD_TYPE and event.aggregate_id not in gone
+    ]
 
 
 def checked_holds(store: Any) -> list[Hold]:

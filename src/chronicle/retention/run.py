@@ -336,11 +336,13 @@ class Retention:
         number = (previous.number if previous else 0) + 1
         folder = archive.receipt_folder(self.root, number)
         archive.discard(folder)  # an earlier run interrupted before its receipt
+        folder.mkdir(parents=True)  # even a run that only removes released events has one
 
         head = previous.head if previous else LOG_GENESIS
         frontier = frontier_at(store, plan.start)
         highest = previous.max_position if previous else 0
         heads: dict[str, RetentionHead] = {}
+        live: dict[str, Aggregate] = {}  # leaving aggregates, replayed as their events stream by
         removal: list[tuple[int, bytes]] = []
         segments: list[archive.SegmentInfo] = []
         state = _Fold(head, highest)
@@ -353,10 +355,12 @@ class Retention:
                 state.count += 1
                 stays = self._stays(event, plan)
                 if not stays:
+                    self._replay(live, event)
                     removal.append((event.position, event.hash))
                     heads[event.aggregate_id] = RetentionHead(
-                        event.aggregate_id, event.version, event.hash, event.position, number
-                    )
+                        event.aggregate_id, event.version, event.hash, event.position, number,
+                        event.timestamp,
+                    )  # fmt: skip
                 yield ArchivedEvent(index, stays, event)
 
         for segment_number, first in enumerate(
@@ -382,10 +386,11 @@ class Retention:
             known = heads.get(event.aggregate_id)
             if known is None or known.version < event.version:
                 heads[event.aggregate_id] = RetentionHead(
-                    event.aggregate_id, event.version, event.hash, event.position, number
-                )
+                    event.aggregate_id, event.version, event.hash, event.position, number,
+                    event.timestamp,
+                )  # fmt: skip
 
-        report.snapshots = self._snapshots(heads.values(), plan.seal)
+        report.snapshots = self._snapshots(heads.values(), plan.seal, live)
         cut = RetentionCut(
             number,
             plan.stop,
@@ -471,7 +476,26 @@ class Retention:
             }
         return body
 
-    def _snapshots(self, heads: Any, seal: Seal) -> int:
+    def _replay(self, live: dict[str, Aggregate], event: RecordedEvent) -> None:
+        """Apply ``event`` to its aggregate as it was before it (from the store when the
+        aggregate started before this run's range), so that its snapshot at the cut needs no
+        second read of its events."""
+        aggregate = live.get(event.aggregate_id)
+        if aggregate is None:
+            cls = self.aggregates.get(event.aggregate_type)
+            if cls is None:
+                return
+            if event.version == 1:
+                aggregate = cls(event.aggregate_id)
+            else:
+                aggregate = load_aggregate(
+                    self.store, cls, event.aggregate_id, to_version=event.version - 1
+                )
+            live[event.aggregate_id] = aggregate
+        if aggregate.version + 1 == event.version:
+            aggregate.apply(type(aggregate).registry.to_domain(event))
+
+    def _snapshots(self, heads: Any, seal: Seal, live: dict[str, Aggregate]) -> int:
         """A snapshot at each leaving aggregate's last archived version, attested (its events
         are still stored, and sealed by ``seal``); ``RetentionRefusedError`` when one does not
         load afterwards (a snapshot forged at that version was stored first)."""
@@ -480,13 +504,18 @@ class Retention:
             stored = self.store.load_attested_snapshot(head.aggregate_id)
             if stored is not None and stored.version >= head.version:
                 continue
-            first = self.store.get_events_for_aggregate(
-                head.aggregate_id, head.version, head.version
-            )
-            cls = self.aggregates.get(first[0].aggregate_type) if first else None
-            if cls is None:
-                continue
-            aggregate = load_aggregate(self.store, cls, head.aggregate_id, to_version=head.version)
+            aggregate = live.get(head.aggregate_id)
+            if aggregate is None or aggregate.version != head.version:
+                first = self.store.get_events_for_aggregate(
+                    head.aggregate_id, head.version, head.version
+                )
+                kind = self.aggregates.get(first[0].aggregate_type) if first else None
+                if kind is None:
+                    continue
+                aggregate = load_aggregate(
+                    self.store, kind, head.aggregate_id, to_version=head.version
+                )
+            cls = type(aggregate)
             wanted.append(
                 Snapshot(
                     head.aggregate_id,
@@ -541,14 +570,22 @@ class Retention:
                 f"{folder}/manifest.json is not the receipt the store records for cut "
                 f"{cut.number}: run chronicle archive verify (nothing was removed)"
             )
-        removal: list[tuple[int, bytes]] = []
+        leaving: list[tuple[str, str | None, int, bytes]] = []
         for info in archive.segments_of(manifest):
             archive.check_segment(folder, info)
-            removal.extend(
-                (item.event.position, item.event.hash)
+            leaving.extend(
+                (item.event.aggregate_id, item.event.user_id, item.event.position, item.event.hash)
                 for item in archive.read_segment(folder, info)
                 if not item.held
             )
+        # A hold placed since that run began keeps what it names, whole aggregates at a time
+        # (a later run removes them once it is released).
+        holds = checked_holds(self.store)
+        users = {hold.subject_id for hold in holds if hold.subject_kind == "user"}
+        held = {hold.subject_id for hold in holds if hold.subject_kind == "aggregate"}
+        held |= {aggregate for aggregate, user, _, _ in leaving if user in users}
+        removal = [(position, digest) for aggregate, _, position, digest in leaving
+                   if aggregate not in held]  # fmt: skip
         removal.extend((int(p), bytes.fromhex(h)) for p, h in manifest["released"])
         self._remove(removal, progress)
         self.store.refresh_statistics()

@@ -173,6 +173,7 @@ class RetentionHead:
     hash: bytes
     position: int
     cut: int
+    timestamp: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -251,6 +251,17 @@ def between_two_seals(api: Api, headers: dict[str, str]) -> httpx.Response:
     return api.client.get("/audit/seals/consistency", params=params, headers=headers)
 
 
+def a_hold_on_alices_message(api: Api) -> dict[str, str]:
+    return {"subject_kind": "aggregate", "subject_id": a_message_by_alice(api), "reason": "a case"}
+
+
+def release_a_hold(api: Api, headers: dict[str, str]) -> httpx.Response:
+    placed = api.client.post("/holds", json=a_hold_on_alices_message(api), headers=api.as_("admin"))
+    assert placed.status_code == 201, placed.text
+    url = f"/holds/{placed.json()['hold_id']}"
+    return api.client.delete(url, params={"reason": "settled"}, headers=headers)
+
+
 def alice(api: Api) -> str:
     return f"/users/{api.ids['alice']}"
 
@@ -372,6 +383,9 @@ RULES = [
         auditors(200),
     ),
     Rule("GET", "/audit/seals/consistency", between_two_seals, auditors(200)),
+    Rule("GET", "/holds", _get("/holds"), admins(200)),
+    Rule("POST", "/holds", _json("POST", "/holds", a_hold_on_alices_message), admins(201)),
+    Rule("DELETE", "/holds/{hold_id}", release_a_hold, admins(200)),
     Rule("GET", "/health/events", _get("/health/events"), everyone(200)),
     Rule("GET", "/metrics", _get("/metrics"), everyone(200)),
     Rule(

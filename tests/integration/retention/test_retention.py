@@ -26,7 +26,7 @@ pytestmark = pytest.mark.needs("retention")
 
 NOW = datetime.now(UTC)
 A_YEAR_AGO = NOW - timedelta(days=400)  # the first weeks of the year are past the limit
-TWO_YEARS_LATER = A_YEAR_AGO + timedelta(days=2 * 365)
+TWO_YEARS_LATER = NOW + timedelta(days=2 * 365)
 KEY = load_signing_key(new_signing_key_text())
 
 
@@ -309,8 +309,8 @@ def test_a_forged_cut_without_a_receipt_does_not_let_a_deletion_pass_unseen(
         (1, head.event_count, head.head, head.root, 10**9, 10**9, NOW.isoformat()),
     )
     year.execute_raw(  # type: ignore[attr-defined]
-        f"INSERT INTO chronicle_retention_heads VALUES ({', '.join([mark] * 5)})",
-        (victim.aggregate_id, victim.version, victim.hash, victim.position, 1),
+        f"INSERT INTO chronicle_retention_heads VALUES ({', '.join([mark] * 6)})",
+        (victim.aggregate_id, victim.version, victim.hash, victim.position, 1, NOW.isoformat()),
     )
     raw_delete(year, "chronicle_events", "position", victim.position)
 
@@ -326,3 +326,36 @@ def test_a_receipt_signed_by_the_sealers_key_is_trusted_and_one_altered_is_not(
     other = load_signing_key(new_signing_key_text())
     outcome = verified(year, public_key=other.public)
     assert ProblemKind.RECEIPT_ALTERED in {p.kind for p in outcome.problems}  # type: ignore[attr-defined]
+
+
+# -- audit reads after retention ---------------------------------------------------------------
+
+
+def test_history_and_state_answer_from_the_cut_on_and_name_what_is_archived(
+    year: EventStore, tmp_path: Path
+) -> None:
+    from chronicle.errors import ArchivedHistoryError
+    from chronicle.history import archived_up_to, history, state_at, state_at_version
+
+    message = message_id(12)
+    whole = history(year, CHAT_AGGREGATES, message)
+    now_state = state_at_version(year, CHAT_AGGREGATES, message)
+    retention(year, tmp_path).run(TWO_YEARS_LATER, force=True)
+    archived = archived_up_to(year, message)
+    assert archived == whole[-1].version
+
+    assert history(year, CHAT_AGGREGATES, message) == []  # every event of it is archived
+    assert state_at_version(year, CHAT_AGGREGATES, message) == now_state
+    assert state_at(year, CHAT_AGGREGATES, message, NOW).state == now_state.state
+    with pytest.raises(ArchivedHistoryError, match="archived"):
+        state_at(year, CHAT_AGGREGATES, message, whole[-1].timestamp - timedelta(seconds=1))
+    if archived > 1:
+        with pytest.raises(ArchivedHistoryError):
+            state_at_version(year, CHAT_AGGREGATES, message, archived - 1)
+
+    year.append(message, [NewEvent("MessageUpdated", {"content": "after the cut"})],
+                expected_version=archived, aggregate_type="Message", user_id=USERS[2])  # fmt: skip
+    [entry] = history(year, CHAT_AGGREGATES, message)
+    assert entry.version == archived + 1 and not entry.created
+    assert [change.field for change in entry.changes] == ["content", "edit_count"]
+    assert entry.changes[0].old == now_state.state["content"]

@@ -25,6 +25,7 @@ from .docs import docs_router
 from .middleware import BodyLimit, HTTPMetrics, SecurityHeaders
 from .routes_audit import router as audit_router
 from .routes_health import router as health_router
+from .routes_holds import router as holds_router
 from .routes_messages import router as messages_router
 from .routes_projects import router as projects_router
 from .routes_users import router as users_router
@@ -77,6 +78,7 @@ def create_app(settings: EventConfig | None = None, *, metrics: Metrics | None =
     openapi.install(app)
     for router in (users_router, messages_router, projects_router, audit_router, health_router):
         app.include_router(router)
+    app.include_router(holds_router)  # legal holds, /holds (admins)
     app.include_router(web_router())  # the audit page, /ui
     app.include_router(
         docs_router(

@@ -18,14 +18,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from chronicle.chat.service.throttle import TooManyAttemptsError
 from chronicle.errors import (
     AggregateTypeError,
+    ArchivedHistoryError,
     ChronicleError,
     ConcurrencyError,
     DomainError,
     EventTooLargeError,
+    HoldNotFoundError,
     InvalidEventError,
+    RetentionRefusedError,
     StoreUnavailableError,
     UnknownAggregateError,
+    UnsupportedOperationError,
 )
+from chronicle.retention.archive import ArchiveError
 
 from .auth import InvalidCredentialsError, InvalidTokenError
 
@@ -69,11 +74,16 @@ _PROBLEMS: dict[type[BaseException], tuple[int, str]] = {
     ForbiddenError: (403, "forbidden"),
     NotFoundError: (404, "not-found"),
     GoneError: (410, "gone"),
+    ArchivedHistoryError: (410, "archived"),
+    ArchiveError: (409, "archive-unavailable"),
     UnknownAggregateError: (404, "not-found"),
     AggregateTypeError: (404, "not-found"),
+    HoldNotFoundError: (404, "not-found"),
     ConcurrencyError: (409, "concurrency-conflict"),
     DomainError: (409, "rule-refused"),
     EventSourcingDisabledError: (409, "event-sourcing-disabled"),
+    RetentionRefusedError: (409, "retention-refused"),
+    UnsupportedOperationError: (409, "unsupported-by-backend"),
     BodyTooLargeError: (413, "body-too-large"),
     EventTooLargeError: (413, "event-too-large"),
     InvalidEventError: (422, "invalid-input"),

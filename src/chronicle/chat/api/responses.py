@@ -273,10 +273,18 @@ class HistoryEntry(Model):
     actor: Actor
     data: dict[str, Any]
     changes: list[FieldChange]
+    source: Literal["store", "archive"] = Field(
+        "store",
+        description="Where the event was read: the store, or (include_archive) the archive.",
+    )
 
 
 class History(Model):
     aggregate_id: str
+    hot_from_version: int = Field(
+        description="The first version the store still holds; the versions before it were moved "
+        "to the archive by retention (1 when nothing was)."
+    )
     events: list[HistoryEntry]
 
 

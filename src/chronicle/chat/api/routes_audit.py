@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AfterValidator
 
-from chronicle.bootstrap import seal_evidence_from
+from chronicle.bootstrap import archive_root, seal_evidence_from
 from chronicle.chat.actors import Actors
 from chronicle.chat.domain import CHAT_AGGREGATES
 from chronicle.chat.domain.ids import ID_SHAPE
@@ -28,7 +28,7 @@ from chronicle.chat.project_at import project_at
 from chronicle.chat.wiring import snapshot_check
 from chronicle.errors import AggregateNotYetCreatedError, InvalidEventError, UnknownAggregateError
 from chronicle.events import RecordedEvent
-from chronicle.history import compare, history, state_at, state_at_version
+from chronicle.history import archived_up_to, compare, history, state_at, state_at_version
 from chronicle.integrity import audit_public_key, audit_report
 from chronicle.integrity.proofs import (
     NotSealedYetError,
@@ -38,6 +38,7 @@ from chronicle.integrity.proofs import (
     consistency_proof_document,
     inclusion_proof_document,
 )
+from chronicle.retention.history import whole_history
 from chronicle.store.ports import EventStore
 
 from .dependencies import Auditor, AuditServices
@@ -110,28 +111,50 @@ def _known(aggregate_id: str) -> str:
     return aggregate_id
 
 
-@router.get("/{aggregate_id}/history", response_model=History, responses=problems(*AUDIT, 404))
-def aggregate_history(aggregate_id: str, who: Auditor, services: AuditServices) -> dict[str, Any]:
+@router.get(
+    "/{aggregate_id}/history", response_model=History, responses=problems(*AUDIT, 404, 409, 410)
+)
+def aggregate_history(
+    aggregate_id: str,
+    who: Auditor,
+    services: AuditServices,
+    include_archive: Annotated[
+        bool,
+        Query(description="Begin with the events retention moved to the archive folder."),
+    ] = False,
+) -> dict[str, Any]:
     """Every event of the resource, oldest first: who (by name, as recorded then), when, which
-    event, which fields changed (text fields with a word-level ``diff``)."""
+    event, which fields changed (text fields with a word-level ``diff``). After retention the
+    store's history starts at ``hot_from_version``; ``include_archive=true`` reads the versions
+    before it from the archive (409 when the archive folder is not there)."""
     store = services.chat.store
-    entries = history(store, CHAT_AGGREGATES, _known(aggregate_id), TEXT_FIELDS)
+    known = _known(aggregate_id)
+    hot_from = archived_up_to(store, known) + 1
+    if include_archive:
+        root, _ = archive_root(services.chat.settings)
+        whole = whole_history(store, CHAT_AGGREGATES, known, root, TEXT_FIELDS)
+        entries, sources = whole.entries, whole.sources
+    else:
+        entries = history(store, CHAT_AGGREGATES, known, TEXT_FIELDS)
+        sources = ["store"] * len(entries)
     actors = Actors.from_log(store)
     return {
         "aggregate_id": aggregate_id,
+        "hot_from_version": hot_from,
         "events": [
             {
                 **entry.to_dict(),
                 "actor": actors.actor(entry.user_id, entry.position),
                 "changes": [{"diff": None, **change.to_dict()} for change in entry.changes],
+                "source": source,
             }
-            for entry in entries
+            for entry, source in zip(entries, sources, strict=True)
         ],
     }
 
 
 @router.get(
-    "/{aggregate_id}/compare", response_model=Comparison, responses=problems(*AUDIT, 404, 422)
+    "/{aggregate_id}/compare", response_model=Comparison, responses=problems(*AUDIT, 404, 410, 422)
 )
 def aggregate_compare(
     aggregate_id: str,
@@ -151,7 +174,7 @@ def aggregate_compare(
 
 
 @router.get(
-    "/projects/{project_id}/at", response_model=ProjectAt, responses=problems(*AUDIT, 404, 422)
+    "/projects/{project_id}/at", response_model=ProjectAt, responses=problems(*AUDIT, 404, 410, 422)
 )
 def project_at_instant(
     project_id: ProjectIdPath,
@@ -174,7 +197,9 @@ def project_at_instant(
         raise InvalidEventError(str(exc)) from exc
 
 
-@router.get("/{aggregate_id}/state", response_model=StateAt, responses=problems(*AUDIT, 404, 422))
+@router.get(
+    "/{aggregate_id}/state", response_model=StateAt, responses=problems(*AUDIT, 404, 410, 422)
+)
 def aggregate_state(
     aggregate_id: str,
     who: Auditor,

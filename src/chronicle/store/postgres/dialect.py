@@ -68,6 +68,10 @@ class PostgresDialect(Dialect):
         ":metadata::bytea[]) AS v(position, codec, data, metadata) "
         "WHERE e.position = v.position AND e.codec = :old_codec"
     )
+    remove_events = (
+        "DELETE FROM chronicle_events AS e USING unnest(:positions::bigint[], :hashes::bytea[]) "
+        "AS v(position, hash) WHERE e.position = v.position AND e.hash = v.hash"
+    )
     ids_in = "event_id = ANY(:ids::uuid[])"
     id_is = "event_id = :event_id::uuid"
     schema_table_exists = "SELECT to_regclass('chronicle_schema') IS NOT NULL"

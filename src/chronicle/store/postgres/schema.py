@@ -393,6 +393,7 @@ MIGRATIONS.append(
             hash         bytea  NOT NULL CHECK (length(hash) = 32),
             position     bigint NOT NULL,
             cut          bigint NOT NULL,
+            timestamp    timestamptz NOT NULL,
             PRIMARY KEY (aggregate_id, version)
         );
         CREATE TABLE chronicle_holds (

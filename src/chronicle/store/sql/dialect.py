@@ -63,6 +63,10 @@ class Dialect:
     """One statement re-encoding many rows (parameters ``:positions``, ``:codecs``, ``:data``,
     ``:metadata`` as lists, and ``:old_codec``); None: one UPDATE per row (SQLite, in-process)."""
 
+    remove_events: ClassVar[str | None] = None
+    """One statement deleting many archived rows (``:positions``, ``:hashes`` as lists); None:
+    one DELETE per row (SQLite, in-process). The guard trigger judges each row either way."""
+
     ids_in: ClassVar[str] = "event_id IN (SELECT value FROM json_each(:ids))"
     """Events whose id is one of the list parameter ``:ids`` (see :meth:`id_list`)."""
 

@@ -84,6 +84,11 @@ class RetentionTables:
         """Delete the rows at these (position, hash) pairs in one transaction; the guard refuses
         any the cuts do not cover (``ImmutableEventError``, nothing deleted). Returns how many
         rows went (a row already gone counts nothing)."""
+        batched = self.dialect.remove_events
+        if batched is not None:
+            params = {"positions": [p for p, _ in events], "hashes": [h for _, h in events]}
+            with self.session() as session:  # type: ignore[attr-defined]
+                return int(session.execute(batched, params))
         removed = 0
         with self.session() as session:  # type: ignore[attr-defined]
             for position, digest in events:
@@ -109,7 +114,10 @@ class RetentionTables:
             row = session.fetchone(self._sql.retention_head, {"aggregate_id": aggregate_id})
         if row is None:
             return None
-        return RetentionHead(str(row[0]), int(row[1]), bytes(row[2]), int(row[3]), int(row[4]))
+        return RetentionHead(
+            str(row[0]), int(row[1]), bytes(row[2]), int(row[3]), int(row[4]),
+            self._timestamp(row[5]),  # type: ignore[attr-defined]
+        )  # fmt: skip
 
     def checkpoint_positions(self) -> dict[str, int]:
         """Every named follower's checkpoint (what retention may not cut past)."""
@@ -159,6 +167,7 @@ class RetentionTables:
                         f"hash_{row}": head.hash,
                         f"position_{row}": head.position,
                         f"cut_{row}": head.cut,
+                        f"timestamp_{row}": instant(head.timestamp),
                     }
                 session.execute(
                     statements.insert_retention_heads.replace(

@@ -33,7 +33,7 @@ SEAL_COLUMNS = (
 )
 LEAF_COLUMNS = "leaf_index, hash, position, aggregate_id, version"
 CUT_COLUMNS = "number, tree_size, head, root, receipt_position, max_position, recorded_at"
-HEAD_COLUMNS = "aggregate_id, version, hash, position, cut"
+HEAD_COLUMNS = "aggregate_id, version, hash, position, cut, timestamp"
 HOLD_COLUMNS = "hold_id, subject_kind, subject_id, reason, placed_at"
 SNAPSHOT_COLUMNS = "aggregate_id, aggregate_type, version, state_schema_version, state, created_at"
 
@@ -249,9 +249,7 @@ class Statements:
         "ON l.position = e.position WHERE e.position <= :max_position "
         "AND l.leaf_index < :tree_size"
     )
-    checkpoint_positions: str = (
-        "SELECT name, position FROM chronicle_checkpoints ORDER BY name"
-    )
+    checkpoint_positions: str = "SELECT name, position FROM chronicle_checkpoints ORDER BY name"
     count_retention_heads: str = "SELECT count(*) FROM chronicle_retention_heads"
     holds: str = f"SELECT {HOLD_COLUMNS} FROM chronicle_holds ORDER BY placed_at, hold_id"
     insert_hold: str = (
@@ -271,7 +269,7 @@ class Statements:
 
 MERKLE_LEAF_ROW = ("index", "position", "hash", "aggregate_id", "version")
 MERKLE_NODE_ROW = ("level", "index", "hash")
-RETENTION_HEAD_ROW = ("aggregate_id", "version", "hash", "position", "cut")
+RETENTION_HEAD_ROW = ("aggregate_id", "version", "hash", "position", "cut", "timestamp")
 
 
 def values_rows(names: tuple[str, ...], rows: int) -> str:

@@ -90,7 +90,7 @@ def _kept_head(session: Session, aggregate_id: str) -> tuple[int, bytes] | None:
     """The head retention kept for the aggregate; none on a schema older than retention's
     (a store opened without migrating has no such table, and no archived events either)."""
     try:
-        return session.fetchone(_KEPT_HEAD, (aggregate_id,))  # type: ignore[return-value]
+        return session.fetchone(_KEPT_HEAD, (aggregate_id,))
     except sqlite3.OperationalError as exc:
         if "no such table: chronicle_retention_heads" not in str(exc):
             raise

@@ -253,6 +253,7 @@ MIGRATIONS.append(
             hash         BLOB    NOT NULL CHECK (length(hash) = 32),
             position     INTEGER NOT NULL,
             cut          INTEGER NOT NULL,
+            timestamp    TEXT    NOT NULL,
             PRIMARY KEY (aggregate_id, version)
         ) WITHOUT ROWID;
         CREATE TABLE chronicle_holds (

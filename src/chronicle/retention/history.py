@@ -1,0 +1,67 @@
+"""An aggregate's whole history after retention: the archived events, then the store's.
+
+What ``chronicle history ID --include-archive`` and ``GET /audit/{id}/history?include_archive=
+true`` show. The archive's copies are read from segments checked against their manifests'
+SHA-256 (:func:`~chronicle.retention.archive_check.archived_history`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from chronicle.aggregate import Aggregate
+from chronicle.errors import AggregateTypeError, UnknownAggregateError
+from chronicle.history import HistoryEntry, archived_up_to, history_of_events
+from chronicle.retention.archive import ArchiveError
+from chronicle.retention.archive_check import archived_history
+from chronicle.store.ports import EventStore
+
+
+@dataclass(frozen=True, slots=True)
+class WholeHistory:
+    """The entries, oldest first, each with where its event was read (``archive`` or
+    ``store``); the last archived version, the store's first, and versions found in neither."""
+
+    entries: list[HistoryEntry]
+    sources: list[str]
+    archived_to: int
+    hot_from: int | None
+    missing: list[int]
+
+
+def whole_history(
+    store: EventStore,
+    aggregates: Mapping[str, type[Aggregate]],
+    aggregate_id: str,
+    root: Path,
+    text_fields: Collection[str] = (),
+) -> WholeHistory:
+    """Every event of the aggregate from version 1, the archive's first (``ArchiveError`` when
+    the store says some are archived and ``root`` holds no archive)."""
+    if not root.is_dir() and archived_up_to(store, aggregate_id):
+        raise ArchiveError(
+            f"the archive folder {root} does not exist, but retention archived events of "
+            f"{aggregate_id}: set CHRONICLE_ARCHIVE_DIR to its folder"
+        )
+    archived = archived_history(root, aggregate_id) if root.is_dir() else []
+    hot = store.get_events_for_aggregate(aggregate_id)
+    archived_to = archived[-1].version if archived else 0
+    events = archived + [event for event in hot if event.version > archived_to]
+    if not events:
+        raise UnknownAggregateError(aggregate_id)
+    cls = aggregates.get(events[0].aggregate_type)
+    if cls is None:
+        raise AggregateTypeError(
+            aggregate_id, " or ".join(sorted(aggregates)), events[0].aggregate_type
+        )
+    have = {event.version for event in events}
+    missing = [version for version in range(1, events[-1].version + 1) if version not in have]
+    return WholeHistory(
+        history_of_events(cls, aggregate_id, events, text_fields),
+        ["archive"] * len(archived) + ["store"] * (len(events) - len(archived)),
+        archived_to,
+        hot[0].version if hot else None,
+        missing,
+    )
