@@ -61,15 +61,36 @@ def replay(
         False, "--retry-parked", help="Re-apply parked events instead of rebuilding."
     ),
     batch_size: int = typer.Option(2000, min=1, max=100_000, help="Events per transaction."),
+    without_archived: bool = typer.Option(
+        False,
+        "--without-archived",
+        help="After retention, rebuild from the events the store still holds, knowing that the "
+        "rows of archived events leave the read models.",
+    ),
     store_url: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Rebuild read models from the whole log and swap them in when caught up.
 
     Readers keep seeing the old read model until the swap; writers carry on. Safe to interrupt
-    and run again: it resumes where it stopped.
+    and run again: it resumes where it stopped. After retention the store no longer holds the
+    archived events, so a rebuild would drop what they made: it is refused without
+    --without-archived.
     """
     with chat_for(store_url) as chat:
+        store = chat.store
+        if (
+            not retry_parked
+            and not without_archived
+            and store.capabilities.retention
+            and store.retention_cuts()  # type: ignore[attr-defined]
+        ):
+            fail(
+                "retention moved events of this store to the archive: a rebuild from the store "
+                "would drop the rows they made from the read models; pass --without-archived "
+                "to rebuild from what the store holds anyway",
+                2,
+            )
         known = list(chat.projection_classes)
         chosen = list(dict.fromkeys(names or known))  # each once: one pass feeds them all
         unknown = [name for name in chosen if name not in known]

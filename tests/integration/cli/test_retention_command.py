@@ -68,6 +68,11 @@ def test_two_years_later_the_cli_archives_everything_and_verify_exits_0(
     again = run_chronicle("retention", "--now", TWO_YEARS_LATER, "--force", env=env)
     assert again.returncode == 0 and "nothing to archive" in again.stdout
 
+    refused = run_chronicle("replay", env=env)  # it would drop the archived events' rows
+    assert refused.returncode == 2 and "--without-archived" in refused.stderr
+    rebuilt = run_chronicle("replay", "--without-archived", "--json", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+
 
 def test_a_now_more_than_a_day_ahead_needs_force_and_exits_2(year: str, tmp_path: Path) -> None:
     env = store_env(year, CHRONICLE_ARCHIVE_DIR=str(tmp_path))
