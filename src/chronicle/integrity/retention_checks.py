@@ -25,17 +25,20 @@ from chronicle.integrity.keys import TrustedKeys
 from chronicle.integrity.merkle import leaf_hash
 from chronicle.integrity.merkle_log import stored_root
 from chronicle.integrity.report import ProblemKind
-from chronicle.retention.receipts import cut_problem, receipts_of, signature_problem
+from chronicle.retention import receipts  # a module: chronicle.retention imports integrity too
 from chronicle.store.records import RetentionCut, RetentionHead, Seal
 
 
 class RetainedPrefix:
     """The latest cut of a store that retention pruned, and the checks that go with it."""
 
-    def __init__(self, store: Any, cut: RetentionCut, findings: Findings) -> None:
+    def __init__(
+        self, store: Any, cut: RetentionCut, findings: Findings, receipt: RecordedEvent | None
+    ) -> None:
         self.store = store
         self.cut = cut
         self.findings = findings
+        self.receipt = receipt
         self.kept = 0
 
     @classmethod
@@ -46,9 +49,11 @@ class RetainedPrefix:
         if not getattr(store.capabilities, "retention", False):
             return None
         cuts = store.retention_cuts()
-        receipts = {event.data.get("number"): event for event in receipts_of(store)}
+        recorded = {event.data.get("number"): event for event in receipts.receipts_of(store)}
         by_number = {cut.number: cut for cut in cuts}
-        for number, receipt in sorted(receipts.items(), key=lambda item: str(item[0])):
+        for number, receipt in sorted(
+            recorded.items(), key=lambda item: item[0] if isinstance(item[0], int) else -1
+        ):
             if number not in by_number:
                 findings.add(
                     ProblemKind.RECEIPT_MISSING,
@@ -59,7 +64,7 @@ class RetainedPrefix:
                 )
         unsigned = 0
         for cut in cuts:
-            found = receipts.get(cut.number)
+            found = recorded.get(cut.number)
             if found is None:
                 findings.add(
                     ProblemKind.RECEIPT_MISSING,
@@ -70,9 +75,14 @@ class RetainedPrefix:
                 )
                 continue
             receipt = found
-            why = cut_problem(cut, receipt)
+            why = receipts.cut_problem(cut, receipt)
             if why is None:
-                why = signature_problem(receipt.data, trusted)
+                why = receipts.signature_problem(receipt.data, trusted)
+            if why is None and trusted and receipt.data.get("signature") is None:
+                why = (
+                    "it is unsigned although keys are trusted: retention signs its receipts "
+                    "with CHRONICLE_SIGNING_KEY, so this one was not made by it"
+                )
             if why is not None:
                 findings.add(
                     ProblemKind.RECEIPT_ALTERED,
@@ -89,12 +99,12 @@ class RetainedPrefix:
                     f"{cut.tree_size}) is not the receipt's: the tree or the receipt was changed",
                     index=0,
                 )
-        if unsigned and trusted:
+        if unsigned and not trusted:
             warnings.append(
                 f"{unsigned} retention receipt(s) are unsigned: the seals cover them, but no key "
-                "vouches for their archives"
+                "vouches for what they let leave the store"
             )
-        return cls(store, cuts[-1], findings) if cuts else None
+        return cls(store, cuts[-1], findings, recorded.get(cuts[-1].number)) if cuts else None
 
     @property
     def size(self) -> int:
@@ -173,6 +183,20 @@ class RetainedPrefix:
                     index=seal.event_count,
                 )
         return later
+
+    def report_missing_kept(self) -> None:
+        """After the walk: fewer events below the cut than the latest receipt says a hold kept
+        there means some were deleted behind retention's back."""
+        counts = self.receipt.data.get("counts") if self.receipt is not None else None
+        expected = counts.get("kept") if isinstance(counts, dict) else None
+        if isinstance(expected, int) and self.kept < expected:
+            self.findings.add(
+                ProblemKind.EVENT_MISSING,
+                f"retention receipt {self.cut.number} says {expected} events stay in the store "
+                f"below its cut (legal holds), but {self.kept} do: "
+                f"{expected - self.kept} were deleted without a receipt",
+                index=self.cut.tree_size,
+            )
 
     @property
     def archived(self) -> int:

@@ -189,6 +189,7 @@ class Verifier:
 
         report.events_checked = checked
         if prefix is not None:
+            prefix.report_missing_kept()
             report.retention_receipts = prefix.cut.number
             report.archived_events = prefix.archived
         report.aggregates = len(chains.aggregates)

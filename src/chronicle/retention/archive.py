@@ -20,11 +20,13 @@ whole with the SHA-256 the manifest names.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import os
 import shutil
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +35,7 @@ from typing import Any
 import orjson
 import zstandard
 
-from chronicle.errors import ChronicleError
+from chronicle.errors import ChronicleError, RetentionRefusedError
 from chronicle.events import RecordedEvent, recorded_event
 
 FORMAT = 1
@@ -134,6 +136,29 @@ def prepare_root(root: Path, *, default: bool) -> None:
         raise ArchiveError(
             f"the archive folder {root} is not writable by this user (nothing was removed)"
         )
+
+
+@contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """Hold the archive folder's lock for a run (released with the process, even on SIGKILL):
+    ``RetentionRefusedError`` when another run holds it."""
+    try:
+        handle = open(root / ".retention.lock", "a+b")  # noqa: SIM115 - held for the run
+    except OSError as exc:
+        raise ArchiveError(
+            f"cannot open the lock file in {root}: {exc} (nothing was removed)"
+        ) from exc
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RetentionRefusedError(
+                f"another retention run is writing to {root}: try again when it has finished "
+                "(nothing was removed)"
+            ) from None
+        yield
+    finally:
+        handle.close()
 
 
 def discard(folder: Path) -> None:

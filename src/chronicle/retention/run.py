@@ -39,7 +39,7 @@ from chronicle.integrity.chains import LOG_GENESIS, log_step
 from chronicle.integrity.merkle import leaf_hash
 from chronicle.integrity.merkle_log import frontier_at, stored_root
 from chronicle.integrity.signing import SigningKey, public_key_text
-from chronicle.repository import load_aggregate
+from chronicle.repository import load_aggregate, valid_snapshot
 from chronicle.retention import archive
 from chronicle.retention.archive import ArchivedEvent
 from chronicle.retention.holds import HOLD_TYPE, checked_holds
@@ -178,16 +178,18 @@ class Retention:
             )
         cutoff = instant - timedelta(days=self.retention_days)
         report = RetentionReport(self.retention_days, cutoff, dry_run)
-        if not dry_run:
+        if dry_run:
+            self._plan(cutoff, checked_holds(self.store), report)
+            return report
+        archive.prepare_root(self.root, default=self.default_folder)
+        with archive.exclusive(self.root):  # one run at a time: each writes the next receipt
             report.resumed = self._complete_interrupted(progress)
             if self.seal is not None:
                 self.seal()
-        holds = checked_holds(self.store)
-        plan = self._plan(cutoff, holds, report)
-        if plan is None or dry_run:
-            return report
-        archive.prepare_root(self.root, default=self.default_folder)
-        self._archive(plan, cutoff, instant, holds, report, progress)
+            holds = checked_holds(self.store)
+            plan = self._plan(cutoff, holds, report)
+            if plan is not None:
+                self._archive(plan, cutoff, instant, holds, report, progress)
         return report
 
     def follow(
@@ -301,9 +303,14 @@ class Retention:
         report.aggregates = len(aggregates)
         return plan
 
-    @staticmethod
-    def _stays(event: RecordedEvent, plan: _Plan) -> bool:
-        return event.aggregate_type in SYSTEM_TYPES or event.aggregate_id in plan.held_aggregates
+    def _stays(self, event: RecordedEvent, plan: _Plan) -> bool:
+        """Receipts, holds, held aggregates, and aggregates of a type this run cannot take a
+        snapshot of (it would not load once its events left) stay in the store."""
+        return (
+            event.aggregate_type in SYSTEM_TYPES
+            or event.aggregate_id in plan.held_aggregates
+            or event.aggregate_type not in self.aggregates
+        )
 
     def _leaves(self, start: int, stop: int) -> Iterator[tuple[int, RecordedEvent]]:
         index = start
@@ -335,6 +342,11 @@ class Retention:
         previous = plan.previous
         number = (previous.number if previous else 0) + 1
         folder = archive.receipt_folder(self.root, number)
+        if any(cut.number >= number for cut in store.retention_cuts()):
+            raise RetentionRefusedError(
+                f"receipt {number} was recorded by another run meanwhile: its folder stays as "
+                "it is (nothing was removed by this run)"
+            )
         archive.discard(folder)  # an earlier run interrupted before its receipt
         folder.mkdir(parents=True)  # even a run that only removes released events has one
 
@@ -501,9 +513,6 @@ class Retention:
         load afterwards (a snapshot forged at that version was stored first)."""
         wanted: list[Snapshot] = []
         for head in heads:
-            stored = self.store.load_attested_snapshot(head.aggregate_id)
-            if stored is not None and stored.version >= head.version:
-                continue
             aggregate = live.get(head.aggregate_id)
             if aggregate is None or aggregate.version != head.version:
                 first = self.store.get_events_for_aggregate(
@@ -512,9 +521,16 @@ class Retention:
                 kind = self.aggregates.get(first[0].aggregate_type) if first else None
                 if kind is None:
                     continue
+                existing = valid_snapshot(self.store, kind, head.aggregate_id)
+                if existing is not None and existing.version >= head.version:
+                    continue
                 aggregate = load_aggregate(
                     self.store, kind, head.aggregate_id, to_version=head.version
                 )
+            else:
+                existing = valid_snapshot(self.store, type(aggregate), head.aggregate_id)
+                if existing is not None and existing.version >= head.version:
+                    continue
             cls = type(aggregate)
             wanted.append(
                 Snapshot(

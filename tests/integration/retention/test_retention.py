@@ -359,3 +359,76 @@ def test_history_and_state_answer_from_the_cut_on_and_name_what_is_archived(
     assert entry.version == archived + 1 and not entry.created
     assert [change.field for change in entry.changes] == ["content", "edit_count"]
     assert entry.changes[0].old == now_state.state["content"]
+
+
+@pytest.mark.parametrize("expected", [None, "kept"])
+def test_an_append_to_an_archived_aggregate_takes_the_version_after_its_kept_head(
+    year: EventStore, tmp_path: Path, expected: str | None
+) -> None:
+    from chronicle.errors import ConcurrencyError
+
+    retention(year, tmp_path).run(TWO_YEARS_LATER, force=True)
+    message = message_id(5)
+    kept = year.get_aggregate_version(message)
+    edit = [NewEvent("MessageUpdated", {"content": "after the cut"})]
+    with pytest.raises(ConcurrencyError):  # it exists: never a second version 1
+        year.append(message, edit, expected_version=0, aggregate_type="Message")
+    [event] = year.append(message, edit, aggregate_type="Message",
+                          expected_version=kept if expected else None)  # fmt: skip
+    assert event.version == kept + 1
+    Sealer(year).run_once()
+    outcome = verified(year)
+    assert outcome.intact, outcome.problems  # type: ignore[attr-defined]
+
+
+def test_events_a_hold_kept_below_the_cut_cannot_be_deleted_unseen(
+    year: EventStore, tmp_path: Path
+) -> None:
+    from chronicle.retention.holds import place_hold
+
+    held = message_id(20)
+    place_hold(year, "aggregate", held, "litigation", placed_by=None)
+    retention(year, tmp_path).run(TWO_YEARS_LATER, force=True)
+    kept = year.get_events_for_aggregate(held)
+    assert kept and verified(year).intact  # type: ignore[attr-defined]
+    without_guards(year, "chronicle_events")
+    for event in kept:
+        raw_delete(year, "chronicle_events", "position", event.position)
+
+    outcome = verified(year)
+    assert ProblemKind.EVENT_MISSING in {p.kind for p in outcome.problems}  # type: ignore[attr-defined]
+
+
+def test_with_trusted_keys_an_unsigned_receipt_is_a_problem_not_a_warning(
+    year: EventStore, tmp_path: Path
+) -> None:
+    retention(year, tmp_path).run()  # no signing key: the kind of receipt a forger writes
+    outcome = verified(year, public_key=KEY.public)
+    assert ProblemKind.RECEIPT_ALTERED in {p.kind for p in outcome.problems}  # type: ignore[attr-defined]
+
+
+def test_a_second_run_while_one_holds_the_archive_folder_is_refused_and_removes_nothing(
+    year: EventStore, tmp_path: Path
+) -> None:
+    from chronicle.errors import RetentionRefusedError
+
+    count = year.summary().total_events
+    (tmp_path / "archive").mkdir()
+    # the worker's run, say, still going:
+    with archive.exclusive(tmp_path / "archive"), pytest.raises(RetentionRefusedError):
+        retention(year, tmp_path).run(TWO_YEARS_LATER, force=True)
+    assert year.summary().total_events == count
+
+
+def test_aggregates_of_a_type_without_a_class_stay_in_the_store(
+    year: EventStore, tmp_path: Path
+) -> None:
+    year.import_events("invoice_1", [NewEvent("InvoiceIssued", {"total": 3})], expected_version=0,
+                       aggregate_type="Invoice", user_id=None, recorded_at=A_YEAR_AGO)  # fmt: skip
+    Sealer(year).run_once()
+    report = retention(year, tmp_path).run(TWO_YEARS_LATER, force=True)
+    assert report.held >= 1
+    assert [event.event_type for event in year.get_events_for_aggregate("invoice_1")] == [
+        "InvoiceIssued"
+    ]
+    assert verified(year).intact  # type: ignore[attr-defined]

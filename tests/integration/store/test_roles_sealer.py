@@ -175,3 +175,19 @@ def test_creating_the_roles_again_takes_away_grants_an_older_version_gave(
             (logins.app_role, logins.sealer_role, logins.app_role, logins.sealer_role),
         ).fetchone()
     assert granted == (False, False, True, True)
+
+
+def test_the_application_role_places_and_releases_legal_holds_but_deletes_no_event(
+    logins: Logins,
+) -> None:
+    from chronicle.retention.holds import active_holds, place_hold, release_hold
+
+    logins.app.append("message_held", [NewEvent("MessageCreated", {"content": "x"})],
+                      expected_version=0, aggregate_type="Message")  # fmt: skip
+    hold = place_hold(logins.app, "aggregate", "message_held", "litigation", placed_by="user_a")
+    assert [h.hold_id for h in active_holds(logins.admin)] == [hold.hold_id]
+    assert [row.hold_id for row in logins.admin.holds()] == [hold.hold_id]  # type: ignore[attr-defined]
+    release_hold(logins.app, hold.hold_id, "settled", released_by="user_a")
+    assert active_holds(logins.admin) == [] and logins.admin.holds() == []  # type: ignore[attr-defined]
+    with pytest.raises(Denied):
+        logins.app.execute_raw("DELETE FROM chronicle_events")  # type: ignore[attr-defined]

@@ -34,9 +34,15 @@ APPEND_ONE = (
     "WITH head AS ("
     "  SELECT e.version, e.hash FROM chronicle_events e WHERE e.aggregate_id = %s"
     "  ORDER BY e.version DESC LIMIT 1"
+    # An aggregate whose events were all archived chains onto the head retention kept; as a
+    # second operand of coalesce it is read only when the aggregate has no stored event.
+    "), kept AS ("
+    "  SELECT h.version, h.hash FROM chronicle_retention_heads h WHERE h.aggregate_id = %s"
+    "  ORDER BY h.version DESC LIMIT 1"
     "), previous AS ("
-    "  SELECT coalesce((SELECT version FROM head), 0) AS version,"
-    "         coalesce((SELECT hash FROM head), '\\x" + "00" * 32 + "'::bytea) AS hash"
+    "  SELECT coalesce((SELECT version FROM head), (SELECT version FROM kept), 0) AS version,"
+    "         coalesce((SELECT hash FROM head), (SELECT hash FROM kept),"
+    "                  '\\x" + "00" * 32 + "'::bytea) AS hash"
     ") "
     "INSERT INTO chronicle_events AS e (event_id, aggregate_id, aggregate_type, event_type, "
     "version, schema_version, partition, timestamp, user_id, data, metadata, hash) "
@@ -52,6 +58,7 @@ def single_event_params(batch: PreparedAppend) -> tuple[Any, ...]:
     event = batch.events[0]
     expected = batch.expected_version
     return (
+        batch.aggregate_id,
         batch.aggregate_id,
         event.event_id,
         batch.aggregate_id,

@@ -33,8 +33,8 @@ _EVIDENCE = (
 )
 """Written by the sealer only; read by everyone who verifies."""
 _RETENTION = ("chronicle_retention_cuts", "chronicle_retention_heads", "chronicle_holds")
-"""Written by retention and the hold commands (run as the owner); read by every append (an
-aggregate whose events were all archived chains onto its kept head)."""
+"""Written by retention (run as the owner), holds also by the application; read by every append
+(an aggregate whose events were all archived chains onto its kept head)."""
 _PAYLOAD_COLUMNS = ("data", "metadata", "codec")
 """What the application role may rewrite in an event row: its payload's encoding (the worker
 compresses old events); the guard trigger refuses any such UPDATE that touches anything else."""
@@ -138,6 +138,10 @@ def _app_grants(name: sql.Identifier, schema: str) -> list[sql.Composed]:
             sql.SQL(", ").join(map(sql.Identifier, _PAYLOAD_COLUMNS)), name
         ),
         sql.SQL("GRANT SELECT ON {} TO {}").format(_tables(_RETENTION), name),
+        # The admin API places and releases legal holds: the hold's event and its row go in
+        # one transaction. A row added or removed behind the events' back makes retention
+        # refuse to run (it folds the events itself), so this can stop removals, never cause one.
+        sql.SQL("GRANT INSERT, DELETE ON chronicle_holds TO {}").format(name),
         sql.SQL("GRANT SELECT, INSERT ON chronicle_dictionaries TO {}").format(name),
         sql.SQL("GRANT SELECT, INSERT ON chronicle_snapshots TO {}").format(name),
         sql.SQL("GRANT SELECT, INSERT, UPDATE ON chronicle_checkpoints TO {}").format(name),
