@@ -21,6 +21,8 @@ from typing import Any, Generic, TypeVar
 from chronicle.aggregate import Aggregate
 from chronicle.errors import (
     AggregateTypeError,
+    ArchivedHistoryError,
+    ChronicleError,
     ConcurrencyError,
     InvalidEventError,
     UnknownAggregateError,
@@ -88,7 +90,14 @@ def load_aggregate(
     replay = store.get_replay(aggregate_id, first, to_version)
     changes = replay.changes
     if not changes and aggregate.version == 0:
-        raise UnknownAggregateError(aggregate_id)
+        missing = _first_missing(store, aggregate_id, 1)
+        raise (
+            missing
+            if isinstance(missing, ArchivedHistoryError)
+            else UnknownAggregateError(aggregate_id)
+        )
+    if changes and replay.aggregate_type is None:  # the first version asked for is not stored
+        raise _first_missing(store, aggregate_id, first)
     if changes and replay.aggregate_type != cls.aggregate_type:
         raise AggregateTypeError(aggregate_id, cls.aggregate_type, str(replay.aggregate_type))
     aggregate.apply_all(cls.registry.domain_events(changes, aggregate_id, first))
@@ -98,6 +107,21 @@ def load_aggregate(
             f"so it has no version {to_version}"
         )
     return aggregate
+
+
+def _first_missing(store: AggregateStore, aggregate_id: str, version: int) -> ChronicleError:
+    """Why a load found the aggregate's events from a later version on only: retention archived
+    the earlier ones and no snapshot at the cut loads for this code (say, after its state schema
+    changed), or they are missing."""
+    head = getattr(store, "retention_head", None)
+    kept = head(aggregate_id) if head is not None and _retains(store) else None
+    if kept is not None:
+        return ArchivedHistoryError(aggregate_id, kept.version)
+    return InvalidEventError(f"version {version} of {aggregate_id!r} is not stored")
+
+
+def _retains(store: object) -> bool:
+    return bool(getattr(getattr(store, "capabilities", None), "retention", False))
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,3 +66,23 @@ def a_year_of_chat(
                 [NewEvent("MessageUpdated", {"content": sentence(rng)})],
                 USERS[edited % len(USERS)],
             )
+
+
+def sealed_whole(store: EventStore, timeout: float = 30.0) -> None:
+    """Seal until a seal covers every stored event. On PostgreSQL the sealer waits for every
+    Chronicle writer of the database (those of other schemas too: another test session), so
+    one pass may stop short."""
+    import time
+
+    from chronicle.integrity import Sealer
+
+    deadline = time.monotonic() + timeout
+    sealer = Sealer(store)
+    while True:
+        sealer.run_once()
+        seal = store.latest_seal()
+        if seal is not None and store.lag(seal.position)[0] == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("the log was not sealed whole in time")
+        time.sleep(0.1)

@@ -14,8 +14,10 @@ from pathlib import Path
 from chronicle.aggregate import Aggregate
 from chronicle.errors import AggregateTypeError, UnknownAggregateError
 from chronicle.history import HistoryEntry, archived_up_to, history_of_events
-from chronicle.retention.archive import ArchiveError
+from chronicle.retention import archive
+from chronicle.retention.archive import ArchiveDamagedError, ArchiveError
 from chronicle.retention.archive_check import archived_history
+from chronicle.retention.receipts import receipts_of
 from chronicle.store.ports import EventStore
 
 
@@ -45,6 +47,8 @@ def whole_history(
             f"the archive folder {root} does not exist, but retention archived events of "
             f"{aggregate_id}: set CHRONICLE_ARCHIVE_DIR to its folder"
         )
+    if root.is_dir():
+        _check_receipts(store, root)
     archived = archived_history(root, aggregate_id) if root.is_dir() else []
     hot = store.get_events_for_aggregate(aggregate_id)
     archived_to = archived[-1].version if archived else 0
@@ -65,3 +69,20 @@ def whole_history(
         hot[0].version if hot else None,
         missing,
     )
+
+
+def _check_receipts(store: EventStore, root: Path) -> None:
+    """Each manifest's receipt must be the one the store recorded (and the seals cover): the
+    segments are checked against their manifest, so a manifest rewritten to match rewritten
+    segments is caught here (``ArchiveDamagedError``)."""
+    recorded = {event.data.get("number"): event.data for event in receipts_of(store)}
+    for folder in archive.run_folders(root):
+        receipt = archive.read_manifest(folder)["receipt"]
+        number = receipt.get("number") if isinstance(receipt, dict) else None
+        if number not in recorded:
+            continue  # a run interrupted before its receipt: none of its events left the store
+        if recorded[number] != receipt:
+            raise ArchiveDamagedError(
+                f"{folder}/manifest.json is not the receipt {number} the store recorded: the "
+                "archive was altered (chronicle archive verify --with-store)"
+            )

@@ -4,6 +4,7 @@ states before the cut are named as archived, and the message can still be edited
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from chronicle.chat.wiring import retention_for
-from chronicle.integrity import Sealer
+from tests.support.old_history import sealed_whole
 
 from .conftest import Api, assert_problem, settings_for, start
 
@@ -33,7 +34,7 @@ def archived(store_url: str, tmp_path: Path) -> Iterator[tuple[Api, str]]:
         )
         assert edited.status_code == 200, edited.text
         store = api.services.chat.store
-        Sealer(store).run_once()
+        sealed_whole(store)
         report = retention_for(store, settings).run(LATER, force=True)
         assert report.removed > 0
         yield api, message
@@ -93,3 +94,17 @@ def test_include_archive_without_the_archive_folder_is_a_clear_409(
         f"/audit/{message}/history", params={"include_archive": "true"}, headers=api.as_("auditor")
     )
     assert "CHRONICLE_ARCHIVE_DIR" in assert_problem(response, 409)["detail"]
+
+
+def test_include_archive_refuses_an_archive_whose_receipt_is_not_the_stores(
+    archived: tuple[Api, str], tmp_path: Path
+) -> None:
+    api, message = archived
+    manifest = tmp_path / "archive" / "receipt-000001" / "manifest.json"
+    document = json.loads(manifest.read_text())
+    document["receipt"]["counts"]["archived"] += 1  # segments rewritten to match, say
+    manifest.write_text(json.dumps(document))
+    response = api.client.get(
+        f"/audit/{message}/history", params={"include_archive": "true"}, headers=api.as_("auditor")
+    )
+    assert "not the receipt 1 the store recorded" in assert_problem(response, 409)["detail"]

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from chronicle.bootstrap import open_store
-from chronicle.integrity import Sealer
 from tests.integration.cli.subprocesses import run_chronicle, store_env
-from tests.support.old_history import a_year_of_chat
+from tests.support.old_history import a_year_of_chat, sealed_whole
 
 pytestmark = pytest.mark.needs("retention")
 
@@ -32,7 +31,7 @@ def year(store_url: str) -> str:
     store = open_store(store_url)
     try:
         a_year_of_chat(store, START)
-        Sealer(store).run_once()
+        sealed_whole(store)
     finally:
         store.close()
     return store_url

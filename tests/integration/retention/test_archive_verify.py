@@ -18,7 +18,6 @@ import zstandard
 from chronicle import EventStore
 from chronicle.chat.domain import CHAT_AGGREGATES
 from chronicle.events import RecordedEvent
-from chronicle.integrity import Sealer
 from chronicle.integrity.chains import expected_hash
 from chronicle.integrity.keys import key_id
 from chronicle.integrity.signing import SigningKey, load_signing_key, new_signing_key_text
@@ -27,7 +26,7 @@ from chronicle.retention.holds import active_holds, place_hold, release_hold
 from chronicle.retention.run import Retention
 from chronicle.store.integrity import GENESIS
 from tests.integration.cli.subprocesses import run_chronicle, store_env, wait_until
-from tests.support.old_history import a_year_of_chat, message_id, ticket_id
+from tests.support.old_history import a_year_of_chat, message_id, sealed_whole, ticket_id
 
 pytestmark = pytest.mark.needs("retention")
 
@@ -65,7 +64,7 @@ def archive_a_year(store: EventStore, root: Path, key: SigningKey | None = None)
         before.setdefault(event.aggregate_id, []).append(event)
     hold = place_hold(store, "aggregate", HELD, "litigation", placed_by=None)
     holds_seen(store, 1)
-    Sealer(store).run_once()
+    sealed_whole(store)
     retention = Retention(
         store,
         retention_days=365,
@@ -77,7 +76,7 @@ def archive_a_year(store: EventStore, root: Path, key: SigningKey | None = None)
     assert retention.run(FIRST_RUN, force=True).held > 0
     release_hold(store, hold.hold_id, "settled", released_by=None)
     holds_seen(store, 0)
-    Sealer(store).run_once()
+    sealed_whole(store)
     assert retention.run(SECOND_RUN, force=True).released > 0
     return Archive(store, root, before)
 

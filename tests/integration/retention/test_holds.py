@@ -26,7 +26,7 @@ from chronicle.errors import (
     RetentionRefusedError,
 )
 from chronicle.events import RecordedEvent
-from chronicle.integrity import Sealer, Verifier
+from chronicle.integrity import Verifier
 from chronicle.retention.holds import (
     HOLD_PLACED,
     HOLD_RELEASED,
@@ -44,7 +44,7 @@ from tests.conftest import BACKENDS
 from tests.integration.api.conftest import Api, assert_problem, settings_for, start
 from tests.integration.api.test_openapi_contract import assert_documented
 from tests.integration.cli.subprocesses import run_chronicle, store_env
-from tests.support.old_history import USERS, a_year_of_chat, message_id, ticket_id
+from tests.support.old_history import USERS, a_year_of_chat, message_id, sealed_whole, ticket_id
 
 pytestmark = pytest.mark.needs("retention")
 
@@ -91,7 +91,7 @@ def sealed(store: EventStore) -> None:
     deadline = time.monotonic() + 30
     while store.merkle_leaf(newest) is None:
         assert time.monotonic() < deadline, "the sealer never sealed the newest event"
-        Sealer(store).run_once()
+        sealed_whole(store)
         time.sleep(0.01)
 
 

@@ -14,13 +14,13 @@ from chronicle.chat.domain import CHAT_AGGREGATES
 from chronicle.chat.wiring import snapshot_check
 from chronicle.compression import Compressor
 from chronicle.errors import ImmutableEventError, InvalidEventError
-from chronicle.integrity import ProblemKind, Sealer, Verifier
+from chronicle.integrity import ProblemKind, Verifier
 from chronicle.integrity.signing import load_signing_key, new_signing_key_text
 from chronicle.repository import load_aggregate
 from chronicle.retention import archive
 from chronicle.retention.receipts import RECEIPT_AGGREGATE
 from chronicle.retention.run import InstantAheadError, Retention
-from tests.support.old_history import USERS, a_year_of_chat, message_id
+from tests.support.old_history import USERS, a_year_of_chat, message_id, sealed_whole
 
 pytestmark = pytest.mark.needs("retention")
 
@@ -79,7 +79,7 @@ def without_guards(store: EventStore, *tables: str) -> None:
 def year(store: EventStore) -> EventStore:
     """A store holding a year of chat history, imported with its instants, and sealed."""
     a_year_of_chat(store, A_YEAR_AGO)
-    Sealer(store).run_once()
+    sealed_whole(store)
     return store
 
 
@@ -156,7 +156,7 @@ def test_an_aggregate_whose_events_were_archived_takes_its_next_version_and_stil
 
     year.append(message, [NewEvent("MessageUpdated", {"content": "written after retention"})],
                 expected_version=version, aggregate_type="Message", user_id=USERS[3])  # fmt: skip
-    Sealer(year).run_once()
+    sealed_whole(year)
 
     loaded = load_aggregate(year, CHAT_AGGREGATES["Message"], message)
     assert loaded.version == version + 1 and loaded.state()["content"] == "written after retention"
@@ -267,7 +267,7 @@ def test_a_deleted_cut_row_is_reported_as_a_receipt_without_its_cut(
 
 def test_a_deleted_receipt_event_is_reported(year: EventStore, tmp_path: Path) -> None:
     retention(year, tmp_path).run(TWO_YEARS_LATER, force=True)
-    Sealer(year).run_once()  # the receipt is sealed, as the worker would have done
+    sealed_whole(year)  # the receipt is sealed, as the worker would have done
     receipt = year.get_events_for_aggregate(RECEIPT_AGGREGATE)[0]
     without_guards(year, "chronicle_events")
     raw_delete(year, "chronicle_events", "position", receipt.position)
@@ -376,7 +376,7 @@ def test_an_append_to_an_archived_aggregate_takes_the_version_after_its_kept_hea
     [event] = year.append(message, edit, aggregate_type="Message",
                           expected_version=kept if expected else None)  # fmt: skip
     assert event.version == kept + 1
-    Sealer(year).run_once()
+    sealed_whole(year)
     outcome = verified(year)
     assert outcome.intact, outcome.problems  # type: ignore[attr-defined]
 
@@ -425,10 +425,29 @@ def test_aggregates_of_a_type_without_a_class_stay_in_the_store(
 ) -> None:
     year.import_events("invoice_1", [NewEvent("InvoiceIssued", {"total": 3})], expected_version=0,
                        aggregate_type="Invoice", user_id=None, recorded_at=A_YEAR_AGO)  # fmt: skip
-    Sealer(year).run_once()
+    sealed_whole(year)
     report = retention(year, tmp_path).run(TWO_YEARS_LATER, force=True)
     assert report.held >= 1
     assert [event.event_type for event in year.get_events_for_aggregate("invoice_1")] == [
         "InvoiceIssued"
     ]
     assert verified(year).intact  # type: ignore[attr-defined]
+
+
+def test_an_archived_aggregate_without_a_snapshot_that_loads_is_named_as_archived(
+    year: EventStore, tmp_path: Path
+) -> None:
+    """As after a change of the aggregate's state schema: the snapshot at the cut no longer
+    loads, and the events before it are in the archive, not the store."""
+    from chronicle.errors import ArchivedHistoryError
+
+    retention(year, tmp_path).run()
+    message = next(
+        m
+        for m in (message_id(i) for i in range(120))
+        if year.retention_head(m)  # type: ignore[attr-defined]
+    )
+    without_guards(year, "chronicle_snapshot_attestations")
+    raw_delete(year, "chronicle_snapshot_attestations", "aggregate_id", message)
+    with pytest.raises(ArchivedHistoryError, match="archived"):
+        load_aggregate(year, CHAT_AGGREGATES["Message"], message)

@@ -16,11 +16,12 @@ import pytest
 from chronicle import EventStore, NewEvent
 from chronicle.chat.domain import CHAT_AGGREGATES
 from chronicle.chat.wiring import snapshot_check
-from chronicle.integrity import Sealer, Verifier
+from chronicle.integrity import Verifier
 from chronicle.repository import load_aggregate
 from chronicle.retention import archive
 from tests.integration.cli.subprocesses import run_chronicle, store_env
 from tests.support.chat_history import sentence
+from tests.support.old_history import sealed_whole
 
 pytestmark = pytest.mark.needs("retention")
 
@@ -68,7 +69,7 @@ def test_a_retention_run_killed_at_random_points_loses_nothing(
     expected: dict[str, dict[str, object]] = {}
     for round_number in range(ROUNDS):
         old_messages(store, round_number, rng)
-        Sealer(store).run_once()
+        sealed_whole(store)
         for event in store.read_all(limit=100_000):
             written.setdefault(event.event_id, event.hash)
             if event.aggregate_type == "Message":
