@@ -262,7 +262,9 @@ class Retention:
         released = [
             event
             for event in kept_before
-            if event.aggregate_id not in held and event.aggregate_type not in SYSTEM_TYPES
+            if event.aggregate_id not in held
+            and event.aggregate_type not in SYSTEM_TYPES
+            and event.aggregate_type in self.aggregates
         ]
         still_held = len(kept_before) - len(released)
         if follower is not None and stop == limit:

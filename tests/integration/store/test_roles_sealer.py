@@ -191,3 +191,16 @@ def test_the_application_role_places_and_releases_legal_holds_but_deletes_no_eve
     assert active_holds(logins.admin) == [] and logins.admin.holds() == []  # type: ignore[attr-defined]
     with pytest.raises(Denied):
         logins.app.execute_raw("DELETE FROM chronicle_events")  # type: ignore[attr-defined]
+
+
+def test_the_application_role_cannot_record_a_retention_receipt(logins: Logins) -> None:
+    """A receipt appended by a stolen login would take the next receipt's version for good."""
+    from chronicle.errors import ImmutableEventError
+
+    receipt = [NewEvent("RetentionApplied", {"number": 1})]
+    with pytest.raises(ImmutableEventError, match="owner"):
+        logins.app.append("chronicle-retention", receipt, expected_version=0,
+                          aggregate_type="ChronicleRetention")  # fmt: skip
+    assert logins.admin.get_events_for_aggregate("chronicle-retention") == []
+    logins.admin.append("chronicle-retention", receipt, expected_version=0,
+                        aggregate_type="ChronicleRetention")  # fmt: skip

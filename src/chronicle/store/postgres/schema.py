@@ -463,6 +463,25 @@ MIGRATIONS.append(
             BEFORE DELETE ON chronicle_events
             FOR EACH ROW EXECUTE FUNCTION chronicle_guard_event_delete();
         ALTER TABLE chronicle_events ENABLE ALWAYS TRIGGER chronicle_events_refuse_delete;
+
+        -- Receipts are the owner's (retention runs as the owner): a stolen application login
+        -- appending one would take the next receipt's version and stop retention for good.
+        CREATE FUNCTION chronicle_guard_receipt() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NOT pg_has_role(current_user,
+                               (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID),
+                               'USAGE') THEN
+                RAISE EXCEPTION 'chronicle: only the schema''s owner records retention receipts'
+                    USING ERRCODE = 'CH403';
+            END IF;
+            RETURN NEW;
+        END
+        $$;
+        CREATE TRIGGER chronicle_events_receipts_by_owner
+            BEFORE INSERT ON chronicle_events
+            FOR EACH ROW WHEN (NEW.aggregate_type = 'ChronicleRetention')
+            EXECUTE FUNCTION chronicle_guard_receipt();
+        ALTER TABLE chronicle_events ENABLE ALWAYS TRIGGER chronicle_events_receipts_by_owner;
         """
         + APPEND_FUNCTION,
     )
