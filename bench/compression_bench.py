@@ -262,6 +262,28 @@ def report(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def on_each_backend(
+    measure: Any, backends: list[str], postgres: str, events: int
+) -> list[dict[str, Any]]:
+    """``measure(backend, url, events)`` on a fresh SQLite file or PostgreSQL schema each."""
+    results = []
+    for backend in backends:
+        if backend == "sqlite":
+            folder = tempfile.mkdtemp(prefix="chronicle-bench-")
+            results.append(measure(backend, f"sqlite:///{folder}/bench.db", events))
+            continue
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        url = f"{postgres}?options={quote(f'-csearch_path={schema}')}"
+        try:
+            results.append(measure(backend, url, events))
+        finally:
+            with psycopg.connect(postgres, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -269,21 +291,7 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--output", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
-    results = []
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            folder = tempfile.mkdtemp(prefix="chronicle-compress-")
-            results.append(measure(backend, f"sqlite:///{folder}/bench.db", args.events))
-            continue
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(args.postgres, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{args.postgres}?options={quote(f'-csearch_path={schema}')}"
-        try:
-            results.append(measure(backend, url, args.events))
-        finally:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    results = on_each_backend(measure, args.backends.split(","), args.postgres, args.events)
     text = report(results)
     print(text)
     if args.output:

@@ -25,17 +25,15 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 import psycopg
 import zstandard
 
-from bench.compression_bench import corpus, disk_size
+from bench.compression_bench import corpus, disk_size, on_each_backend
 from chronicle.bootstrap import open_store
 from chronicle.chat.domain import CHAT_AGGREGATES
 from chronicle.integrity import Sealer, Verifier
@@ -166,21 +164,7 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--output", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
-    results = []
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            folder = tempfile.mkdtemp(prefix="chronicle-retention-store-")
-            results.append(measure(backend, f"sqlite:///{folder}/bench.db", args.events))
-            continue
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(args.postgres, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{args.postgres}?options={quote(f'-csearch_path={schema}')}"
-        try:
-            results.append(measure(backend, url, args.events))
-        finally:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    results = on_each_backend(measure, args.backends.split(","), args.postgres, args.events)
     text = report(results)
     print(text)
     if args.output:
