@@ -567,7 +567,13 @@ class Retention:
     # -- an interrupted run ------------------------------------------------------------------
 
     def _complete_interrupted(self, progress: Progress | None) -> int | None:
-        """Finish the removal of the latest receipt's run if it was cut short; its number."""
+        """Finish the removal of the latest receipt's run if it was cut short; its number.
+
+        What it had left to remove is what is still stored below its cut at or before its
+        aggregate's kept head: every such event is in a segment of this or an earlier receipt
+        (the archive holds every event below the cut), and only the receipt's own transaction
+        wrote the heads. The archive folder is not needed for it.
+        """
         cuts = self.store.retention_cuts()
         if not cuts:
             return None
@@ -578,33 +584,25 @@ class Retention:
                 f"the store records retention cut {cut.number} but no receipt event for it: "
                 "run chronicle verify (nothing was removed)"
             )
-        expected = int(receipts[-1].data["counts"]["kept"])
-        if self.store._prefix_kept(cut) <= expected:
+        heads: dict[str, int] = {}
+        leftovers = []
+        for _, event in self.store.kept_below(cut):
+            if event.aggregate_id not in heads:
+                head = self.store.retention_head(event.aggregate_id)
+                heads[event.aggregate_id] = head.version if head is not None else 0
+            if event.version <= heads[event.aggregate_id]:
+                leftovers.append(event)
+        if not leftovers:
             return None
-        folder = archive.receipt_folder(self.root, cut.number)
-        manifest = archive.read_manifest(folder)
-        if manifest["receipt"] != receipts[-1].data:
-            raise RetentionRefusedError(
-                f"{folder}/manifest.json is not the receipt the store records for cut "
-                f"{cut.number}: run chronicle archive verify (nothing was removed)"
-            )
-        leaving: list[tuple[str, str | None, int, bytes]] = []
-        for info in archive.segments_of(manifest):
-            archive.check_segment(folder, info)
-            leaving.extend(
-                (item.event.aggregate_id, item.event.user_id, item.event.position, item.event.hash)
-                for item in archive.read_segment(folder, info)
-                if not item.held
-            )
         # A hold placed since that run began keeps what it names, whole aggregates at a time
         # (a later run removes them once it is released).
         holds = checked_holds(self.store)
         users = {hold.subject_id for hold in holds if hold.subject_kind == "user"}
         held = {hold.subject_id for hold in holds if hold.subject_kind == "aggregate"}
-        held |= {aggregate for aggregate, user, _, _ in leaving if user in users}
-        removal = [(position, digest) for aggregate, _, position, digest in leaving
-                   if aggregate not in held]  # fmt: skip
-        removal.extend((int(p), bytes.fromhex(h)) for p, h in manifest["released"])
+        held |= {event.aggregate_id for event in leftovers if event.user_id in users}
+        removal = [(e.position, e.hash) for e in leftovers if e.aggregate_id not in held]
+        if not removal:
+            return None
         self._remove(removal, progress)
         self.store.refresh_statistics()
         return cut.number

@@ -451,3 +451,16 @@ def test_an_archived_aggregate_without_a_snapshot_that_loads_is_named_as_archive
     raw_delete(year, "chronicle_snapshot_attestations", "aggregate_id", message)
     with pytest.raises(ArchivedHistoryError, match="archived"):
         load_aggregate(year, CHAT_AGGREGATES["Message"], message)
+
+
+def test_a_receipt_folder_moved_to_cold_storage_does_not_stop_later_runs(
+    year: EventStore, tmp_path: Path
+) -> None:
+    import shutil
+
+    run = retention(year, tmp_path)
+    run.run()
+    shutil.move(tmp_path / "archive" / "receipt-000001", tmp_path / "cold")
+    second = run.run(NOW + timedelta(days=200), force=True)
+    assert second.receipt == 2 and second.removed > 0
+    assert verified(year).intact  # type: ignore[attr-defined]
