@@ -72,6 +72,16 @@ class Metrics:
             ["codec"],
             registry=r,
         )
+        self.events_archived = Counter(
+            "chronicle_events_archived",
+            "Events retention moved to the archive and removed from the store.",
+            registry=r,
+        )
+        self.retention_receipts = Gauge(
+            "chronicle_retention_receipt",
+            "The number of the latest retention receipt (0: retention never removed events).",
+            registry=r,
+        )
         self.sealer_refusing = Gauge(
             "chronicle_sealer_refusing",
             "1 while the sealer refuses to sign because the database no longer extends the seals "

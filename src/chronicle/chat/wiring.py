@@ -38,7 +38,7 @@ from chronicle.projections.status import ProjectionStatus, projection_status
 from chronicle.publishing.metrics import RelayMetrics
 from chronicle.publishing.relay import Relay
 from chronicle.repository import Repository
-from chronicle.retention.run import Retention
+from chronicle.retention.run import Retention, RetentionReport
 from chronicle.store.instrumented import InstrumentedStore
 from chronicle.store.payloads import NAMES
 from chronicle.store.ports import EventStore
@@ -203,6 +203,18 @@ def compression_counted(chat: ChatContext) -> Callable[[CompressionReport], None
     return counted
 
 
+def retention_counted(chat: ChatContext) -> Callable[[RetentionReport], None]:
+    """What the worker does after each retention run: count it into the chat's metrics."""
+    metrics, store = chat.metrics, chat.store
+
+    def counted(report: RetentionReport) -> None:
+        metrics.events_archived.inc(report.removed)
+        cuts = store.retention_cuts()  # type: ignore[attr-defined]
+        metrics.retention_receipts.set(cuts[-1].number if cuts else 0)
+
+    return counted
+
+
 RETENTION_INTERVAL = 24 * 3600.0
 """Seconds between the worker's retention runs (daily, as the policy is in days)."""
 
@@ -256,7 +268,9 @@ def worker_tasks(
         )
     if chat.settings.retention_days and chat.store.capabilities.retention:
         retention = retention_for(chat.store, chat.settings)
-        tasks["retention"] = partial(retention.follow, stop, RETENTION_INTERVAL)
+        tasks["retention"] = partial(
+            retention.follow, stop, RETENTION_INTERVAL, retention_counted(chat)
+        )
     if chat.settings.publish_to_queue:
         relay = Relay(
             chat.store,

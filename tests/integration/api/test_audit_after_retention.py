@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chronicle.chat.wiring import retention_for
+from chronicle.chat.wiring import retention_counted, retention_for
 from tests.support.old_history import sealed_whole
 
 from .conftest import Api, assert_problem, settings_for, start
@@ -37,6 +37,7 @@ def archived(store_url: str, tmp_path: Path) -> Iterator[tuple[Api, str]]:
         sealed_whole(store)
         report = retention_for(store, settings).run(LATER, force=True)
         assert report.removed > 0
+        retention_counted(api.services.chat)(report)  # what the worker does after a run
         yield api, message
 
 
@@ -108,3 +109,13 @@ def test_include_archive_refuses_an_archive_whose_receipt_is_not_the_stores(
         f"/audit/{message}/history", params={"include_archive": "true"}, headers=api.as_("auditor")
     )
     assert "not the receipt 1 the store recorded" in assert_problem(response, 409)["detail"]
+
+
+def test_the_metrics_count_what_retention_archived(archived: tuple[Api, str]) -> None:
+    api, _ = archived
+    text = api.client.get("/metrics").text
+    archived_total = next(
+        line for line in text.splitlines() if line.startswith("chronicle_events_archived_total ")
+    )
+    assert float(archived_total.split()[1]) > 0
+    assert "chronicle_retention_receipt 1.0" in text
