@@ -307,6 +307,8 @@ def verify_archive(
         else:
             signed += 1
         why = signature_problem(receipt, trusted)
+        if why is None and trusted and receipt.get("signature") is None:
+            why = "it is unsigned although keys are trusted (chronicle verify says the same)"
         if why is not None:
             walk.problem(
                 RECEIPT_ALTERED, f"{path}: receipt {number}: {why}", path=str(path), receipt=number
@@ -328,10 +330,10 @@ def verify_archive(
             f"the log chain and Merkle root were recomputed for {report.recomputed} of "
             f"{len(folders)} receipts only: {walk.broken}"
         )
-    if unsigned and trusted:
+    if unsigned and not trusted:
         report.warnings.append(
-            f"{unsigned} receipt(s) are unsigned: no trusted key vouches for them (the "
-            "seals in the log cover their receipt events)"
+            f"{unsigned} receipt(s) are unsigned: no key vouches for them (the seals in the "
+            "log cover their receipt events)"
         )
     if signed and not trusted:
         report.warnings.append(

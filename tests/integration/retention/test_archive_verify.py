@@ -257,10 +257,11 @@ def test_a_signed_receipt_whose_segment_hash_was_rewritten_fails_its_signature(
     assert any("signature does not verify" in problem.message for problem in report.problems)
 
 
-def test_unsigned_receipts_are_a_warning_when_trusted_keys_are_given(archived: Archive) -> None:
+def test_unsigned_receipts_are_a_problem_when_trusted_keys_are_given(archived: Archive) -> None:
     report = verify_archive(archived.root, trusted_keys={key_id(KEY.public): KEY.public})
-    assert report.intact
-    assert any("2 receipt(s) are unsigned" in warning for warning in report.warnings)
+    assert not report.intact
+    assert sum("unsigned although keys are trusted" in p.message for p in report.problems) == 2
+    assert any("2 receipt(s) are unsigned" in w for w in verify_archive(archived.root).warnings)
 
 
 def test_a_deleted_segment_is_named(archived: Archive) -> None:
