@@ -23,9 +23,19 @@ def test_the_worker_runs_each_async_read_model_and_the_sealer(store_url: str) ->
         "compressor",
         "projection activity",
         "projection messages",
+        "retention",
         "sealer",
         "snapshot attestor",
     ]
+
+
+def test_the_worker_runs_retention_only_when_the_policy_removes_anything(store_url: str) -> None:
+    chat = open_chat(store_url, settings=load_settings(retention_days=0))
+    try:
+        tasks = worker_tasks(chat, threading.Event(), poll_interval=0.1, seal_interval=0.1)
+    finally:
+        chat.close()
+    assert "retention" not in tasks
 
 
 def test_the_worker_compresses_only_when_compression_is_on(store_url: str) -> None:
