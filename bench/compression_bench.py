@@ -284,18 +284,23 @@ def on_each_backend(
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_main(description: str, measure: Any, report: Any) -> None:
+    """The command line both lifecycle benchmarks share: measure on each backend, print the
+    table ``report`` makes, optionally keep the results as JSON."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--output", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     results = on_each_backend(measure, args.backends.split(","), args.postgres, args.events)
-    text = report(results)
-    print(text)
+    print(report(results))
     if args.output:
         args.output.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+
+
+def main() -> None:
+    bench_main(__doc__.splitlines()[0], measure, report)
 
 
 if __name__ == "__main__":

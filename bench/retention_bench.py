@@ -20,7 +20,6 @@ One run measures, side by side on the same store:
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -33,7 +32,7 @@ import orjson
 import psycopg
 import zstandard
 
-from bench.compression_bench import corpus, disk_size, on_each_backend
+from bench.compression_bench import bench_main, corpus, disk_size
 from chronicle.bootstrap import open_store
 from chronicle.chat.domain import CHAT_AGGREGATES
 from chronicle.integrity import Sealer, Verifier
@@ -158,17 +157,7 @@ def report(results: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--output", type=Path, help="also write the results as JSON here")
-    args = parser.parse_args()
-    results = on_each_backend(measure, args.backends.split(","), args.postgres, args.events)
-    text = report(results)
-    print(text)
-    if args.output:
-        args.output.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    bench_main(__doc__.splitlines()[0], measure, report)
 
 
 if __name__ == "__main__":

@@ -202,18 +202,8 @@ def check_segment(folder: Path, info: SegmentInfo) -> None:
     """``ArchiveDamagedError`` unless the segment has the manifest's SHA-256 and decodes to
     its number of events over its leaf range, each line a whole event."""
     path = folder / info.name
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ArchiveDamagedError(f"{path}: cannot be read: {exc}") from exc
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != info.sha256:
-        raise ArchiveDamagedError(
-            f"{path}: its SHA-256 is {actual}, the manifest says {info.sha256}: the segment "
-            "was altered or damaged"
-        )
     count, expected = 0, info.first_index
-    for archived in _read(path, data):
+    for archived in read_verified(folder, info):
         if archived.leaf_index != expected:
             raise ArchiveDamagedError(
                 f"{path}: leaf {expected} expected, found {archived.leaf_index}"
@@ -223,13 +213,31 @@ def check_segment(folder: Path, info: SegmentInfo) -> None:
         raise ArchiveDamagedError(f"{path}: holds {count} events, the manifest says {info.events}")
 
 
-def read_segment(folder: Path, info: SegmentInfo) -> Iterator[ArchivedEvent]:
+def read_verified(folder: Path, info: SegmentInfo) -> Iterator[ArchivedEvent]:
+    """The segment's events, read once and only if it has the manifest's SHA-256
+    (``ArchiveDamagedError`` otherwise)."""
     path = folder / info.name
+    data = _contents(path)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != info.sha256:
+        raise ArchiveDamagedError(
+            f"{path}: its SHA-256 is {actual}, the manifest says {info.sha256}: the segment "
+            "was altered or damaged"
+        )
+    return _read(path, data)
+
+
+def read_segment(folder: Path, info: SegmentInfo) -> Iterator[ArchivedEvent]:
+    """The segment's events as stored, unchecked (the verifier reads a damaged one too)."""
+    path = folder / info.name
+    return _read(path, _contents(path))
+
+
+def _contents(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ArchiveDamagedError(f"{path}: cannot be read: {exc}") from exc
-    return _read(path, data)
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
