@@ -36,6 +36,9 @@ class Aggregate:
     registry: ClassVar[EventRegistry]
     STATE_SCHEMA_VERSION: ClassVar[int] = 1
     STATE_FIELDS: ClassVar[tuple[str, ...]] = ()
+    PERSONAL_STATE: ClassVar[tuple[str, ...]] = ()
+    """The state fields that hold personal data: snapshots keep them sealed (see
+    :mod:`chronicle.personal`)."""
     appliers: ClassVar[dict[type[Any], Applier]] = {}
 
     def __init__(self, aggregate_id: str) -> None:

@@ -23,17 +23,33 @@ if TYPE_CHECKING:
     from chronicle.integrity.keys import TrustedKeys
     from chronicle.integrity.sealer import Sealer
     from chronicle.integrity.signing import SigningKey
+    from chronicle.personal.declarations import PersonalPolicy
+    from chronicle.personal.keystore import KeyStore
+    from chronicle.personal.protector import PersonalData
     from chronicle.store.records import Seal
 
 A = TypeVar("A", bound=Aggregate)
 
 
-def open_store(url: str | None = None, *, settings: EventConfig | None = None) -> EventStore:
+def open_store(
+    url: str | None = None,
+    *,
+    settings: EventConfig | None = None,
+    personal: PersonalData | None = None,
+) -> EventStore:
     """The event store for ``url`` (``sqlite:///path``, ``postgresql://…``), or the configured one.
 
     The schema is created or upgraded on first use; ``close()`` the store when done.
-    ``memory://`` gives an in-memory store (tests, examples): gone when closed.
+    ``memory://`` gives an in-memory store (tests, examples): gone when closed. With
+    ``personal`` (see :func:`personal_data_for`) the personal fields it declares are sealed.
     """
+    store = _open_store(url, settings=settings)
+    if personal is not None:
+        store.protect_personal_data(personal)  # type: ignore[attr-defined]
+    return store
+
+
+def _open_store(url: str | None, *, settings: EventConfig | None) -> EventStore:
     settings = settings or get_settings()
     url = url or settings.store_url
     if url == "memory://":
@@ -66,6 +82,95 @@ def open_store(url: str | None = None, *, settings: EventConfig | None = None) -
         )
     raise ConfigurationError(
         "EVENT_STORE_URL", f"unsupported URL {scheme}://…; use sqlite:///path or postgresql://…"
+    )
+
+
+def key_store_for(store_url: str | None = None, settings: EventConfig | None = None) -> KeyStore:
+    """The key store of personal data: ``CHRONICLE_KEY_STORE_URL``, or by default a SQLite file
+    beside a SQLite store (``chronicle-keys.db`` for ``chronicle.db``), the schema
+    ``CHRONICLE_KEY_STORE_SCHEMA`` of a PostgreSQL store's database (by default
+    ``chronicle_keys``, or ``<schema>_keys`` for a store in a schema of its own), and
+    memory for ``memory://``. Opened on first use (a store that is down fails then, not here).
+    The key-encryption key is CHRONICLE_KEY_ENCRYPTION_KEY; a SQLite key store without it makes
+    ``chronicle.kek`` beside itself (development), a PostgreSQL one refuses to open."""
+    from chronicle.personal.kek import kek_from_file, parse_kek
+    from chronicle.personal.keystore.lazy import LazyKeyStore
+    from chronicle.personal.keystore.memory import MemoryKeyStore
+
+    settings = settings or get_settings()
+    store_url = store_url or settings.store_url
+    url = settings.key_store_url or store_url
+    if url == "memory://":
+        return MemoryKeyStore()
+    if url.startswith("sqlite:///"):
+        from chronicle.store.sqlite.connections import path_from_url
+
+        file = Path(path_from_url(url))
+        if settings.key_store_url is None:
+            file = file.with_name(f"{file.stem}-keys{file.suffix or '.db'}")
+        kek_file = file.parent / "chronicle.kek"
+    elif url.startswith(("postgresql://", "postgres://")):
+        kek_file = None  # a server's key store takes its key-encryption key from the setting
+    else:
+        raise ConfigurationError(
+            "CHRONICLE_KEY_STORE_URL",
+            f"unsupported URL {url.split('://', 1)[0]}://…; use sqlite:///path or postgresql://…",
+        )
+    secret = settings.key_encryption_key
+
+    def kek() -> bytes:
+        if secret is not None:
+            return parse_kek(secret.get_secret_value())
+        if kek_file is None:
+            raise ConfigurationError(
+                "CHRONICLE_KEY_ENCRYPTION_KEY",
+                "must be set for a PostgreSQL key store (32 random bytes in base64: "
+                "chronicle keys new-kek prints one); keep it apart from the database's backups",
+            )
+        return kek_from_file(kek_file)
+
+    if url.startswith("sqlite:///"):
+        from chronicle.personal.keystore.sqlite import SQLiteKeyStore
+
+        return LazyKeyStore(lambda: SQLiteKeyStore(f"sqlite:///{file}", kek()), str(file))
+    from chronicle.personal.keystore.postgres import PostgresKeyStore
+
+    schema = settings.key_store_schema or _key_schema_beside(store_url)
+    return LazyKeyStore(
+        lambda: PostgresKeyStore(
+            url, kek(), schema=schema, connect_timeout=settings.connect_timeout
+        ),
+        f"schema {schema}",
+    )
+
+
+def _key_schema_beside(store_url: str) -> str:
+    """``chronicle_keys``, or ``<schema>_keys`` beside a store kept in a schema of its own (a
+    ``search_path`` in its URL's options), so two stores in one database keep their keys apart."""
+    from urllib.parse import parse_qs, urlsplit
+
+    for options in parse_qs(urlsplit(store_url).query).get("options", []):
+        for option in options.split():
+            name, _, value = option.removeprefix("-c").partition("=")
+            if name == "search_path" and value:
+                first = value.split(",")[0].strip().strip('"')
+                if first and first.replace("_", "a").isalnum() and len(first) <= 57:
+                    return f"{first.lower()}_keys"
+    return "chronicle_keys"
+
+
+def personal_data_for(
+    policy: PersonalPolicy, store_url: str | None = None, settings: EventConfig | None = None
+) -> PersonalData:
+    """What seals and opens the personal fields ``policy`` declares, with keys from the key
+    store of :func:`key_store_for`."""
+    from chronicle.personal.protector import PersonalData
+
+    settings = settings or get_settings()
+    return PersonalData(
+        policy,
+        key_store_for(store_url, settings),
+        cache_seconds=settings.key_cache_seconds,
     )
 
 

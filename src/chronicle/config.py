@@ -93,6 +93,18 @@ class EventConfig(BaseSettings):
     archive_dir: str | None = Field(None, validation_alias="CHRONICLE_ARCHIVE_DIR")
     trusted_keys: str = Field("", validation_alias="CHRONICLE_TRUSTED_KEYS")
     seal_interval: float = Field(1.0, gt=0, le=3600, validation_alias="CHRONICLE_SEAL_INTERVAL")
+    key_store_url: str | None = Field(None, validation_alias="CHRONICLE_KEY_STORE_URL")
+    key_store_schema: str | None = Field(
+        None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        validation_alias="CHRONICLE_KEY_STORE_SCHEMA",
+    )
+    key_encryption_key: SecretStr | None = Field(
+        None, validation_alias="CHRONICLE_KEY_ENCRYPTION_KEY"
+    )
+    key_cache_seconds: float = Field(
+        1.0, ge=0, le=3600, validation_alias="CHRONICLE_KEY_CACHE_SECONDS"
+    )
     secret_key: SecretStr | None = Field(None, validation_alias="CHRONICLE_SECRET_KEY")
     token_minutes: int = Field(60, ge=1, le=7 * 24 * 60, validation_alias="CHRONICLE_TOKEN_MINUTES")
 
@@ -142,6 +154,10 @@ def load_settings(**overrides: Any) -> EventConfig:
     settings.projection_mode_overrides()
     if settings.signing_key is not None:
         private_key_bytes(settings.signing_key.get_secret_value())  # names the variable if bad
+    if settings.key_encryption_key is not None:
+        from chronicle.personal.kek import parse_kek
+
+        parse_kek(settings.key_encryption_key.get_secret_value())  # names the variable if bad
     if settings.pg_pool_min > settings.pg_pool_max:
         raise ConfigurationError("CHRONICLE_PG_POOL_MIN", "must not exceed CHRONICLE_PG_POOL_MAX")
     return settings

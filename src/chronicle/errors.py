@@ -182,3 +182,26 @@ class ArchivedHistoryError(ChronicleError):
             f"{versions} of {aggregate_id!r} are archived (retention): read them with "
             f"chronicle archive read {aggregate_id} or history with include_archive"
         )
+
+
+class KeyStoreUnavailableError(StoreUnavailableError):
+    """The key store of personal data cannot be reached: nothing personal is written in clear,
+    and nothing sealed can be read, until it is back (CHRONICLE_KEY_STORE_URL)."""
+
+
+class SubjectErasedError(ChronicleError):
+    """The personal data of this subject was erased; it takes no new personal data."""
+
+    def __init__(self, subject: str, erased_at: str) -> None:
+        self.subject = subject
+        self.erased_at = erased_at
+        super().__init__(f"the personal data of {subject!r} was erased on {erased_at}")
+
+
+class ErasureRefusedError(ChronicleError):
+    """An erasure cannot be carried out (an unknown subject, one already erased, a legal hold
+    on the subject or its data). Nothing was erased."""
+
+    def __init__(self, message: str, *, hold_id: str | None = None) -> None:
+        self.hold_id = hold_id
+        super().__init__(message)

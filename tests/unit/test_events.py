@@ -24,6 +24,7 @@ FIELDS = (
     2,
     7,
     b"\x01" * 32,
+    None,  # personal: no sealed fields
 )
 
 

@@ -18,6 +18,7 @@ from chronicle.bootstrap import (
     open_publisher,
     open_repository,
     open_store,
+    personal_data_for,
     sealer_for,
     signing_key_from,
     trusted_keys_from,
@@ -31,6 +32,7 @@ from chronicle.config import EventConfig, get_settings
 from chronicle.errors import ConfigurationError
 from chronicle.events import RecordedEvent
 from chronicle.metrics import Metrics
+from chronicle.personal.declarations import PersonalPolicy
 from chronicle.projections.inline import InlineProjections
 from chronicle.projections.projection import Mode, Projection
 from chronicle.projections.runner import ProjectionRunner
@@ -137,7 +139,10 @@ class ChatContext:
             self.metrics.projection_parked.labels(status.name).set(status.parked)
 
     def close(self) -> None:
+        personal = self.store.personal_data  # type: ignore[attr-defined]
         self.store.close()
+        if personal is not None:
+            personal.keys.close()
 
 
 def open_chat(
@@ -151,7 +156,10 @@ def open_chat(
     modes = projection_modes(settings)
     trusted_keys = trusted_keys_from(settings)
     metrics = metrics or Metrics()
-    store: EventStore = InstrumentedStore(open_store(url, settings=settings), metrics)
+    personal = personal_data_for(chat_personal_policy(), url, settings)
+    store: EventStore = InstrumentedStore(
+        open_store(url, settings=settings, personal=personal), metrics
+    )
     try:
         inline = InlineProjections(
             [cls(chat_events) for cls in READ_MODELS if modes[cls.name] == "inline"]
@@ -168,6 +176,15 @@ def open_chat(
         projection_classes={cls.name: cls for cls in READ_MODELS},
         metrics=metrics,
         trusted_keys=trusted_keys,
+    )
+
+
+def chat_personal_policy() -> PersonalPolicy:
+    """The chat domain's personal fields, as its event and aggregate classes declare them."""
+    from chronicle.chat.domain import CHAT_AGGREGATES
+
+    return PersonalPolicy.of(
+        (chat_events.class_for(name) for name in chat_events.names()), CHAT_AGGREGATES.values()
     )
 
 

@@ -14,6 +14,7 @@ from chronicle.cli import (  # noqa: F401  (each registers its commands)
     hold_commands,
     import_commands,
     integrity_commands,
+    keys_commands,
     lifecycle_commands,
     projection_commands,
     proof_commands,

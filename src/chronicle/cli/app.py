@@ -109,8 +109,20 @@ def opened(open_it: Callable[[str | None], T], url: str | None) -> Iterator[T]:
 
 
 def store_for(url: str | None) -> AbstractContextManager[EventStore]:
-    """Open the store for a command; translate Chronicle's errors into exit codes."""
-    return opened(open_store, url)
+    """Open the store for a command, the chat's personal fields opened as the service opens
+    them (keys from CHRONICLE_KEY_STORE_URL, looked up only when a sealed field is read or
+    written); translate Chronicle's errors into exit codes."""
+    return opened(_store_with_personal_data, url)
+
+
+def _store_with_personal_data(url: str | None) -> EventStore:
+    from chronicle.bootstrap import personal_data_for
+    from chronicle.chat.wiring import chat_personal_policy
+
+    settings = get_settings()
+    return open_store(
+        url, settings=settings, personal=personal_data_for(chat_personal_policy(), url, settings)
+    )
 
 
 @contextmanager

@@ -106,3 +106,49 @@ def list_users(store_url: str | None = StoreOption, as_json: bool = JsonOption) 
     for user in users:
         table.add_row(user["id"], user["username"], user["role"])
     console.print(table)
+
+
+@users_app.command("erase")
+def erase(
+    user_id: str = typer.Argument(..., help="The id of the user whose personal data to erase."),
+    reason: str = typer.Option(
+        ..., "--reason", help="Why (recorded in the log): a request reference, never personal data."
+    ),
+    store_url: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Erase a user's personal data: destroy their data keys, so their username, email and
+    messages read as "[erased on DATE]" everywhere; every hash, seal and proof still verifies.
+
+    Exit 1 when refused (already erased, a legal hold, the key store down), 2 on bad input.
+    Run it again to complete an erasure that was cut short.
+    """
+    from chronicle.chat.service.accounts import CLI_ACTOR
+    from chronicle.chat.service.erasure import erase_user
+    from chronicle.chat.wiring import open_chat
+    from chronicle.errors import UnknownAggregateError
+
+    try:
+        chat = open_chat(settings=settings_for(store_url))
+    except ConfigurationError as exc:
+        fail(str(exc), code=2)
+    except StoreUnavailableError as exc:
+        fail(str(exc))
+    try:
+        result = erase_user(chat, user_id, reason=reason, erased_by=CLI_ACTOR)
+    except UnknownAggregateError:
+        fail(f"no user has the id {user_id!r} (chronicle users list)", code=2)
+    except ChronicleError as exc:
+        fail(str(exc))
+    finally:
+        chat.close()
+    if as_json:
+        print_json(result.to_dict())
+        return
+    done = "completed the erasure of" if result.completed_earlier_run else "erased"
+    console.print(
+        f"{done} {result.subject}: {len(result.key_ids)} key(s) destroyed, "
+        f"{len(result.aggregates)} aggregate(s) hold only placeholders now "
+        f"(event at position {result.recorded.position if result.recorded else '?'})",
+        highlight=False,
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 from chronicle.errors import InvalidEventError
 from chronicle.events import JSONObject, NewEvent
+from chronicle.personal.fields import with_envelope
 from chronicle.store.prepare import (
     check_event_id,
     check_name,
@@ -127,11 +128,24 @@ def entry_from_export(document: Any, where: str) -> ImportedEvent:
         version=document["version"],
         timestamp=instant,
         user_id=document.get("user_id"),
-        data=document["data"],
+        data=_stored_data(document, where),
         metadata=document.get("metadata"),
         schema_version=document.get("schema_version", 1),
         hash=_hash(document.get("hash"), where),
     )
+
+
+def _stored_data(document: dict[str, Any], where: str) -> Any:
+    """The event's data as its source stored it: an exported event with sealed personal
+    fields carries their envelope in ``personal``, and is imported sealed as it was (the same
+    hash; the fields read as they did only with the source's key store)."""
+    data, personal = document["data"], document.get("personal")
+    if personal is None:
+        return data
+    envelope = personal.get("envelope") if type(personal) is dict else None
+    if type(envelope) is not dict or type(data) is not dict:
+        raise ImportInputError(f"{where}: personal must hold the envelope of the sealed fields")
+    return with_envelope(data, envelope)
 
 
 def _instant(value: object) -> datetime:

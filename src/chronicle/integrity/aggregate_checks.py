@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from chronicle.events import RecordedEvent
 from chronicle.integrity.chains import expected_hash
-from chronicle.integrity.findings import Findings
+from chronicle.integrity.findings import Findings, named
 from chronicle.integrity.report import ProblemKind
 from chronicle.store.integrity import GENESIS
 from chronicle.store.ports import EventLog
@@ -106,8 +107,31 @@ class AggregateChains:
                 event=event,
                 index=index,
             )
+        opened = event.personal
+        if opened is not None and opened.status == "open" and not self._commitment_holds(opened):
+            self.findings.add(
+                ProblemKind.CONTENT_CHANGED,
+                f"{named(event)}: its sealed personal fields are not the ones their hashed "
+                "commitment was made to: they were sealed again by someone holding the key",
+                event=event,
+                index=index,
+            )
+        if opened is not None and opened.status == "unreadable":
+            # The hash covers the commitment, not the ciphertext: a ciphertext that no longer
+            # opens (or whose plaintext misses its commitment) is caught by opening it.
+            self.findings.add(
+                ProblemKind.PERSONAL_DATA_UNREADABLE,
+                f"{named(event)}: its sealed personal fields do not open ({opened.problem}): "
+                "their ciphertext was changed, or the key store is not this store's",
+                event=event,
+                index=index,
+            )
         state.previous = event.hash
         state.next_version = event.version + 1
+
+    def _commitment_holds(self, opened: Any) -> bool:
+        personal = getattr(self.store, "personal_data", None)
+        return personal is None or bool(personal.commitment_holds(opened))
 
     def report_leftovers(self) -> None:
         """Versions still held back at the end were skipped: the events between are missing."""

@@ -137,7 +137,7 @@ def replayed_digest(stored: StoredSnapshot, replay: Replay) -> bytes | str | Non
     except _CANNOT_READ as exc:
         log.warning("snapshot %s@%s not checked: %s", *stored.key, exc)
         return None
-    if state is None:
+    if state is None or stored.replayable_digest is None:
         return None
     return state_digest(canonical_object(state, "replayed state"))
 
@@ -216,8 +216,11 @@ class SnapshotAttestor:
         if digest is None:
             self._settled.add(stored.key)
             return
-        if isinstance(digest, bytes) and digest == stored.digest:
-            self.store.attest_snapshot(*stored.key, state_digest=digest, seal_number=seal.number)
+        if isinstance(digest, bytes) and digest == stored.replayable_digest:
+            # What is attested is the state as stored (sealed fields and all).
+            self.store.attest_snapshot(
+                *stored.key, state_digest=stored.digest, seal_number=seal.number
+            )
             run.attested.append(stored.key)
             return
         reason = digest if isinstance(digest, str) else "its state is not what its events give"
@@ -248,7 +251,7 @@ def check_snapshots(store: AttestationStore, replay: Replay) -> list[Problem]:
                 )
             )
         digest = replayed_digest(stored, replay)
-        if digest is None or digest == stored.digest:
+        if digest is None or digest == stored.replayable_digest:
             continue
         reason = digest if isinstance(digest, str) else "its state is not what its events give"
         problems.append(

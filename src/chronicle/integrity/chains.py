@@ -29,7 +29,7 @@ def recorded_digest(event: RecordedEvent) -> bytes:
         schema_version=event.schema_version,
         timestamp=format_timestamp(event.timestamp),
         user_id=event.user_id,
-        data=canonical_object(event.data, "data"),
+        data=canonical_object(event.stored_data, "data"),
         metadata=canonical_object(event.metadata, "metadata"),
     )
 

@@ -195,7 +195,7 @@ def _event_document(event: RecordedEvent, previous: bytes) -> dict[str, Any]:
         "schema_version": event.schema_version,
         "timestamp": format_timestamp(event.timestamp),
         "user_id": event.user_id,
-        "data": event.data,
+        "data": event.stored_data,  # sealed fields in their envelope: checkable with no key
         "metadata": event.metadata,
         "previous_hash": previous.hex(),
         "hash": event.hash.hex(),

@@ -23,6 +23,7 @@ class ProblemKind(StrEnum):
     SIGNATURE_INVALID = "checkpoint_signature_invalid"
     RECEIPT_MISSING = "receipt_missing"
     RECEIPT_ALTERED = "receipt_altered"
+    PERSONAL_DATA_UNREADABLE = "personal_data_unreadable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ def typed_envelope(event: RecordedEvent) -> dict[str, str | int]:
 
 def body(event: RecordedEvent) -> bytes:
     """The event and its envelope as JSON bytes."""
-    return orjson.dumps(event.to_dict())
+    return orjson.dumps(event.to_stored_dict())  # no personal field leaves in clear
 
 
 def routing_key(event: RecordedEvent) -> str:

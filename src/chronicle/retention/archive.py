@@ -288,7 +288,7 @@ def _line(archived: ArchivedEvent) -> bytes:
             {
                 "leaf_index": archived.leaf_index,
                 "held": archived.held,
-                "event": archived.event.to_dict(),
+                "event": archived.event.to_stored_dict(),  # ciphertext only
             }
         )
         + b"\n"

@@ -8,12 +8,15 @@ it, so the same bad input gets the same error on every backend, and no check is 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from chronicle.errors import InvalidEventError
 from chronicle.events import NewEvent, RecordedEvent, Replay
 from chronicle.store.codec import canonical_object
+from chronicle.store.integrity import ENVELOPE
 from chronicle.store.ports import InlineHandler
 from chronicle.store.prepare import (
     PreparedAppend,
@@ -25,13 +28,80 @@ from chronicle.store.prepare import (
     prepare_append,
 )
 from chronicle.store.queries import Filters, check_instant, check_limit, search_filters
-from chronicle.store.records import MerkleNode, Seal, Snapshot, SnapshotKey, StoredSnapshot
+from chronicle.store.records import (
+    MerkleNode,
+    Seal,
+    Snapshot,
+    SnapshotKey,
+    StoredSnapshot,
+    state_digest,
+)
+
+if TYPE_CHECKING:
+    from chronicle.personal.protector import PersonalData
 
 
 class CheckedStore:
     """Checks arguments, then calls the ``_hooks`` a backend implements."""
 
     _max_event_bytes: int = 1024 * 1024
+    _personal: PersonalData | None = None
+    """Seals and opens declared personal fields (see :mod:`chronicle.personal`); without it
+    events are stored as given, and sealed ones are read in their stored form."""
+
+    def protect_personal_data(self, personal: PersonalData | None) -> None:
+        """Seal the personal fields ``personal`` declares on every later append and snapshot,
+        and open them on every read."""
+        self._personal = personal
+
+    @property
+    def personal_data(self) -> PersonalData | None:
+        return self._personal
+
+    def scrub(self) -> None:
+        """Leave no copy of overwritten rows where the backend would keep one (SQLite: its
+        write-ahead log, checkpointed and truncated). Nothing to do for the others: a dump or
+        a backup of PostgreSQL holds live rows only."""
+
+    def _open_event(self, event_type: str, data: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """Stored ``data`` (holding an envelope) opened, as the row readers call it."""
+        if self._personal is None:
+            return data, None
+        return self._personal.open_event(event_type, data, owned=True)
+
+    def opened(self, event: RecordedEvent) -> RecordedEvent:
+        """``event`` read elsewhere in its stored form (an archive's) with its sealed personal
+        fields opened as a read of the store opens them."""
+        if ENVELOPE not in event.data or event.personal is not None:
+            return event
+        data, opened = self._open_event(event.event_type, dict(event.data))
+        return dataclasses.replace(event, data=data, personal=opened)
+
+    def _stored_state(self, snapshot: Snapshot) -> bytes:
+        """A snapshot's state as stored: canonical JSON, its personal fields sealed."""
+        state = snapshot.state
+        if self._personal is not None:
+            state = self._personal.seal_state(snapshot.aggregate_type, snapshot.aggregate_id, state)
+        return canonical_object(state, "snapshot state")
+
+    def _opened_snapshot(self, snapshot: Snapshot) -> tuple[Snapshot, bool]:
+        if self._personal is None:
+            return snapshot, True
+        state, readable = self._personal.open_state(snapshot.aggregate_type, snapshot.state)
+        if state is snapshot.state:
+            return snapshot, readable
+        return dataclasses.replace(snapshot, state=state), readable
+
+    def _opened_stored(self, stored: StoredSnapshot) -> StoredSnapshot:
+        """A stored snapshot with its state opened; ``opened_digest`` is the digest of the state
+        as opened (what a replay is compared with), None when its key was destroyed."""
+        snapshot, readable = self._opened_snapshot(stored.snapshot)
+        if snapshot is stored.snapshot and readable:
+            return stored
+        opened = state_digest(canonical_object(snapshot.state, "snapshot state"))
+        return dataclasses.replace(
+            stored, snapshot=snapshot, opened_digest=opened if readable else None, readable=readable
+        )
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -154,6 +224,7 @@ class CheckedStore:
             aggregate_type=aggregate_type,
             user_id=user_id,
             max_event_bytes=self._max_event_bytes,
+            personal=self._personal,
         )
         return self._append(batch, inline)
 
@@ -182,6 +253,7 @@ class CheckedStore:
             user_id=user_id,
             max_event_bytes=self._max_event_bytes,
             recorded_at=check_recorded_at(recorded_at),
+            personal=self._personal,
         )
         return self._append(batch, None)
 
@@ -278,12 +350,18 @@ class CheckedStore:
     def save_snapshot(self, snapshot: Snapshot) -> None:
         check_name(snapshot.aggregate_id, "aggregate_id")
         check_version(snapshot.version, "version", allow_none=False)
-        self._save_snapshot(snapshot, canonical_object(snapshot.state, "snapshot state"))
+        self._save_snapshot(snapshot, self._stored_state(snapshot))
 
     def load_snapshot(self, aggregate_id: str, max_version: int | None = None) -> Snapshot | None:
+        """The newest snapshot at or below ``max_version``; None also when the key of its
+        personal fields was destroyed (the events, with their placeholders, then say more)."""
         check_name(aggregate_id, "aggregate_id")
         check_version(max_version, "max_version", allow_none=True)
-        return self._load_snapshot(aggregate_id, max_version)
+        snapshot = self._load_snapshot(aggregate_id, max_version)
+        if snapshot is None:
+            return None
+        opened, readable = self._opened_snapshot(snapshot)
+        return opened if readable else None
 
     def load_attested_snapshot(
         self, aggregate_id: str, max_version: int | None = None
@@ -297,7 +375,7 @@ class CheckedStore:
             page = self._attested_snapshots(aggregate_id, below, _ATTESTED_PAGE)
             for stored in page:
                 if stored.trusted:
-                    return stored.snapshot
+                    return self._opened_snapshot(stored.snapshot)[0]
             if len(page) < _ATTESTED_PAGE:
                 return None
             below = page[-1].snapshot.version - 1
@@ -322,14 +400,18 @@ class CheckedStore:
     def unattested_snapshots(
         self, after: SnapshotKey | None = None, limit: int = 100
     ) -> list[StoredSnapshot]:
-        return self._stored_snapshots(_checked_key(after), check_limit(limit), unattested_only=True)
+        stored = self._stored_snapshots(
+            _checked_key(after), check_limit(limit), unattested_only=True
+        )
+        return [self._opened_stored(snapshot) for snapshot in stored]
 
     def stored_snapshots(
         self, after: SnapshotKey | None = None, limit: int = 100
     ) -> list[StoredSnapshot]:
-        return self._stored_snapshots(
+        stored = self._stored_snapshots(
             _checked_key(after), check_limit(limit), unattested_only=False
         )
+        return [self._opened_stored(snapshot) for snapshot in stored]
 
     def get_checkpoint(self, name: str) -> int | None:
         return self._get_checkpoint(check_name(name, "checkpoint name"))

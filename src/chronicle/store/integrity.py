@@ -3,8 +3,11 @@
 ``digest = SHA-256(RFC 8785 form of the event's logical content)`` where the content is
 ``{aggregate_id, aggregate_type, data, event_id, event_type, metadata, schema_version, timestamp,
 user_id}``; then ``hash = SHA-256(previous hash ‖ version as 8 bytes big-endian ‖ digest)``, the
-first event of an aggregate chaining to 32 zero bytes. The chain is per aggregate, so appends to
-different aggregates never contend for it. Nothing here depends on how a backend stores the bytes
+first event of an aggregate chaining to 32 zero bytes. The chain is per aggregate, so appends
+to different aggregates never contend for it. An event with sealed personal fields is hashed in
+its *committed form* (:func:`committed_bytes`): its stored data without the envelope's
+ciphertext, so the hash covers a commitment to the plaintext and still verifies once the key
+that opens the ciphertext is destroyed (see :mod:`chronicle.personal`). Nothing here depends on how a backend stores the bytes
 (jsonb, compression): verification recomputes from the decoded content.
 """
 
@@ -15,7 +18,27 @@ from datetime import UTC, datetime
 
 import orjson
 
+from chronicle.store.codec import canonical_json
+
 GENESIS = bytes(32)
+ENVELOPE = "$personal"
+"""The key of ``data`` under which an event's sealed personal fields are stored."""
+_ENVELOPE_KEY = b'"$personal":'
+_UNSEALED = ("ciphertext",)
+
+
+def committed_bytes(data: bytes) -> bytes:
+    """The canonical bytes the hash covers for canonical stored ``data``: the data itself, or,
+    when it holds sealed personal fields, the data with their envelope's ``ciphertext``
+    left out."""
+    if _ENVELOPE_KEY not in data:
+        return data
+    document = orjson.loads(data)
+    envelope = document.get(ENVELOPE) if type(document) is dict else None
+    if type(envelope) is not dict or not any(name in envelope for name in _UNSEALED):
+        return data
+    document[ENVELOPE] = {k: v for k, v in envelope.items() if k not in _UNSEALED}
+    return canonical_json(document, "data")
 
 
 def format_timestamp(ts: datetime) -> str:
@@ -37,8 +60,12 @@ def content_digest(
     user_id: str | None,
     data: bytes,
     metadata: bytes,
+    committed: bool = False,
 ) -> bytes:
-    """SHA-256 of the canonical content; ``data`` and ``metadata`` are already canonical bytes."""
+    """SHA-256 of the canonical content; ``data`` and ``metadata`` are already canonical bytes
+    (``data`` as stored, or already in its committed form when ``committed``)."""
+    if not committed:
+        data = committed_bytes(data)
     # Keys in RFC 8785 order; strings through orjson, which escapes them as RFC 8785 does.
     dumps = orjson.dumps
     document = b"".join(

@@ -31,7 +31,7 @@ from chronicle.errors import (
 from chronicle.events import RecordedEvent, recorded_event
 from chronicle.store.checked import CheckedStore
 from chronicle.store.codec import decode
-from chronicle.store.integrity import GENESIS, chain
+from chronicle.store.integrity import ENVELOPE, GENESIS, chain
 from chronicle.store.ports import Capabilities, InlineHandler, Session, Wakeup
 from chronicle.store.prepare import PreparedAppend, matching_retry, now_utc, recorded_from
 from chronicle.store.queries import Filters
@@ -46,6 +46,7 @@ from chronicle.store.records import (
     state_digest,
 )
 from chronicle.store.sql import checkpoints
+from chronicle.store.sql.rows import Opener
 from chronicle.store.sqlite.session import DIALECT, SQLiteSession
 
 SCHEMA_VERSION = 1
@@ -55,8 +56,8 @@ _CHECKPOINTS = (
 )
 
 
-def _copies(events: Iterable[RecordedEvent]) -> list[RecordedEvent]:
-    """Events of their own for a caller, as a database read gives: same values, new objects."""
+def _kept(events: Iterable[RecordedEvent]) -> list[RecordedEvent]:
+    """The log's own copies of appended events: their data as stored (sealed fields sealed)."""
     return [
         recorded_event(
             event.event_id,
@@ -67,7 +68,7 @@ def _copies(events: Iterable[RecordedEvent]) -> list[RecordedEvent]:
             event.position,
             event.timestamp,
             event.user_id,
-            loads(dumps(event.data)),
+            loads(dumps(event.stored_data)),
             loads(dumps(event.metadata)),
             event.schema_version,
             event.partition,
@@ -75,6 +76,35 @@ def _copies(events: Iterable[RecordedEvent]) -> list[RecordedEvent]:
         )
         for event in events
     ]
+
+
+def _copies(events: Iterable[RecordedEvent], open_sealed: Opener) -> list[RecordedEvent]:
+    """Events of their own for a caller, as a database read gives: same values, new objects,
+    sealed personal fields opened."""
+    copies = []
+    for event in events:
+        data, opened = loads(dumps(event.data)), None
+        if ENVELOPE in data:
+            data, opened = open_sealed(event.event_type, data)
+        copies.append(
+            recorded_event(
+                event.event_id,
+                event.aggregate_id,
+                event.aggregate_type,
+                event.event_type,
+                event.version,
+                event.position,
+                event.timestamp,
+                event.user_id,
+                data,
+                loads(dumps(event.metadata)),
+                event.schema_version,
+                event.partition,
+                event.hash,
+                opened,
+            )
+        )
+    return copies
 
 
 class MemoryWakeup:
@@ -181,7 +211,7 @@ class MemoryEventStore(CheckedStore):
                 # Only a batch that does not fit the current version can be a retry.
                 stored = [event for event in stream if event.event_id in ids]
                 if stored:
-                    return matching_retry(batch, _copies(stored))
+                    return matching_retry(batch, _copies(stored, self._open_event))
                 if expected is not None:
                     raise ConcurrencyError(aggregate_id, expected, current)
             if known.intersection(ids):
@@ -197,7 +227,7 @@ class MemoryEventStore(CheckedStore):
             if inline is not None:
                 with self.session() as session:
                     inline(session, recorded)
-            kept = _copies(recorded)  # what a caller does to its events never reaches the log
+            kept = _kept(recorded)  # what a caller does to its events never reaches the log
             self._log.extend(kept)
             self._aggregates.setdefault(aggregate_id, []).extend(kept)
             known.update(ids)
@@ -214,7 +244,10 @@ class MemoryEventStore(CheckedStore):
         last = to_version if to_version is not None else float("inf")
         with self._locked():
             stream = self._aggregates.get(aggregate_id, [])
-            return _copies(event for event in stream if from_version <= event.version <= last)
+            return _copies(
+                (event for event in stream if from_version <= event.version <= last),
+                self._open_event,
+            )
 
     def _aggregate_version(self, aggregate_id: str) -> int:
         with self._locked():
@@ -230,7 +263,7 @@ class MemoryEventStore(CheckedStore):
     def _read_all(self, after: int, limit: int, *, gap_free: bool) -> list[RecordedEvent]:
         # Every append is committed whole under the lock: all that is stored is visible.
         with self._locked():
-            return _copies(self._log[after : after + limit])
+            return _copies(self._log[after : after + limit], self._open_event)
 
     def _lag(self, after: int) -> tuple[int, datetime | None]:
         with self._locked():
@@ -258,17 +291,19 @@ class MemoryEventStore(CheckedStore):
     def _search(self, filters: Filters, after: int, limit: int) -> list[RecordedEvent]:
         with self._locked():
             candidates = self._log[after:]
-        return _copies(islice(self._matching(candidates, filters), limit))
+        return _copies(islice(self._matching(candidates, filters), limit), self._open_event)
 
     def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
         with self._locked():
             log = list(self._log)
-        return _copies(islice(self._matching(log, filters), offset, offset + limit))
+        return _copies(
+            islice(self._matching(log, filters), offset, offset + limit), self._open_event
+        )
 
     def _newest_of_type(self, filters: Filters, limit: int) -> list[RecordedEvent]:
         with self._locked():
             newest_first = self._log[::-1]
-        return _copies(islice(self._matching(newest_first, filters), limit))
+        return _copies(islice(self._matching(newest_first, filters), limit), self._open_event)
 
     # -- snapshots ---------------------------------------------------------------------------
 
@@ -386,7 +421,7 @@ class MemoryEventStore(CheckedStore):
     def _event_by_id(self, event_id: str) -> RecordedEvent | None:
         with self._locked():
             found = next((event for event in self._log if event.event_id == event_id), None)
-        return None if found is None else _copies([found])[0]
+        return None if found is None else _copies([found], self._open_event)[0]
 
     def _merkle_leaf_at(self, index: int) -> MerkleNode | None:
         with self._locked():
@@ -404,7 +439,7 @@ class MemoryEventStore(CheckedStore):
     def _raw_rows(self, after: int, limit: int) -> list[RecordedEvent]:
         with self._locked():
             start = max(after, 0)
-            return _copies(self._log[start : start + limit])
+            return _copies(self._log[start : start + limit], self._open_event)
 
     def _seals(self, after: int, limit: int) -> list[Seal]:
         with self._locked():

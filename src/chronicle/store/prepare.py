@@ -14,11 +14,18 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from chronicle.errors import DuplicateEventError, EventTooLargeError, InvalidEventError
 from chronicle.events import NewEvent, RecordedEvent, recorded_event
 from chronicle.store.codec import canonical_object, decode
-from chronicle.store.integrity import content_digest, format_timestamp
+from chronicle.store.integrity import ENVELOPE, content_digest, format_timestamp
+
+if TYPE_CHECKING:
+    from chronicle.personal.envelope import Sealed
+    from chronicle.personal.protector import PersonalData
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 PARTITIONS = 256
@@ -38,6 +45,9 @@ class PreparedEvent:
     timestamp: datetime
     timestamp_text: str
     digest: bytes
+    opened: Any = None
+    """For an event with sealed personal fields, its plaintext ``data`` and how it was sealed
+    (what the append gives back); None otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +147,13 @@ def prepare_append(
     user_id: str | None,
     max_event_bytes: int,
     recorded_at: datetime | None = None,
+    personal: PersonalData | None = None,
 ) -> PreparedAppend:
     """Validate and encode an append; raise ``InvalidEventError`` on the first broken rule.
 
     Every event of the batch gets one timestamp: now, or ``recorded_at`` (an import, already
-    checked by :func:`check_recorded_at`).
+    checked by :func:`check_recorded_at`). With ``personal``, the personal fields its
+    declarations name are sealed under their subject's key before anything is encoded.
     """
     check_name(aggregate_id, "aggregate_id")
     check_name(aggregate_type, "aggregate_type")
@@ -173,7 +185,23 @@ def prepare_append(
         schema_version = event.schema_version
         if type(schema_version) is not int or not 1 <= schema_version <= 32767:
             raise InvalidEventError(f"{where}: schema_version must be 1-32767")
-        data = canonical_object(event.data, f"{where}: data")
+        sealed = None
+        if personal is not None and type(event.data) is dict:
+            sealed = personal.seal_event(
+                event_type, event.data, aggregate_id=aggregate_id, user_id=user_id
+            )
+        committed, sealed_here, opened = b"", False, None
+        if sealed is not None:
+            assert personal is not None
+            committed = canonical_object(sealed.committed, f"{where}: data")
+            data = stored_bytes(committed, sealed, where)
+            opened = personal.opened_on_append(sealed, orjson.dumps(event.data))
+            sealed_here = True
+        else:
+            data = committed = canonical_object(event.data, f"{where}: data")
+            if personal is not None and ENVELOPE in event.data:
+                # Sealed already (an import of a sealed export): given back as a read opens it.
+                opened = personal.opened_as_read(event_type, decode(data))
         if event.metadata is not None and type(event.metadata) is not dict:
             raise InvalidEventError(f"{where}: metadata must be a JSON object")
         metadata_dict = dict(event.metadata) if event.metadata is not None else {}
@@ -194,12 +222,22 @@ def prepare_append(
             schema_version=schema_version,
             timestamp=stamp,
             user_id=user_id,
-            data=data,
+            data=committed,
             metadata=metadata,
+            # Data sealed elsewhere (an import of a sealed export) is hashed as verified.
+            committed=sealed_here,
         )
         prepared.append(
             PreparedEvent(
-                event_id, event_type, schema_version, data, metadata, timestamp, stamp, digest
+                event_id,
+                event_type,
+                schema_version,
+                data,
+                metadata,
+                timestamp,
+                stamp,
+                digest,
+                opened,
             )
         )
     return PreparedAppend(
@@ -210,6 +248,29 @@ def prepare_append(
         partition=partition_of(aggregate_id),
         events=tuple(prepared),
     )
+
+
+_ENVELOPE_FIRST = b'{"' + ENVELOPE.encode() + b'":{'
+
+
+def stored_bytes(committed: bytes, sealed: Sealed, where: str) -> bytes:
+    """The canonical bytes of ``sealed.stored``, made from those of its committed form: the
+    envelope's ``ciphertext`` sorts first among its keys, and the envelope first among the
+    data's when no key sorts before ``$``, so it is one insertion rather than a second
+    encoding of the whole event."""
+    ciphertext = sealed.stored[ENVELOPE]["ciphertext"]
+    if committed.startswith(_ENVELOPE_FIRST):
+        head = len(_ENVELOPE_FIRST)
+        return b"".join(
+            (
+                committed[:head],
+                b'"ciphertext":"',
+                ciphertext.encode("ascii"),
+                b'",',
+                committed[head:],
+            )
+        )
+    return canonical_object(sealed.stored, f"{where}: data")
 
 
 def matching_retry(batch: PreparedAppend, stored: list[RecordedEvent]) -> list[RecordedEvent]:
@@ -250,11 +311,12 @@ def recorded_from(
             position,
             event.timestamp,
             batch.user_id,
-            decode(event.data),
+            decode(event.data) if event.opened is None else event.opened.data(),
             decode(event.metadata),
             event.schema_version,
             batch.partition,
             event_hash,
+            None if event.opened is None else event.opened.how,
         )
         for event, (position, version, event_hash) in zip(batch.events, stored, strict=True)
     ]

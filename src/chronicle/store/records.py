@@ -129,13 +129,25 @@ def state_digest(state: bytes) -> bytes:
 @dataclass(frozen=True, slots=True)
 class StoredSnapshot:
     """A snapshot as stored: ``digest`` is :func:`state_digest` of the state bytes the store
-    keeps; ``attested`` the digest its attestation vouches for and ``seal_number`` the seal it
-    was attested under (both None while it is unattested)."""
+        keeps; ``attested`` the digest its attestation vouches for and ``seal_number`` the seal it
+        was attested under (both None while it is unattested). ``snapshot.state`` is opened: its
+    personal fields in clear, or placeholders once their key was destroyed."""
 
     snapshot: Snapshot
     digest: bytes
     attested: bytes | None = None
     seal_number: int | None = None
+    opened_digest: bytes | None = None
+    """With sealed personal fields: the digest of the state as opened (None when their key was
+    destroyed and ``readable`` is False). A replay is compared with :attr:`replayable_digest`."""
+    readable: bool = True
+
+    @property
+    def replayable_digest(self) -> bytes | None:
+        """What the state replayed from the events must digest to (None: cannot be judged)."""
+        if not self.readable:
+            return None
+        return self.opened_digest if self.opened_digest is not None else self.digest
 
     @property
     def key(self) -> SnapshotKey:

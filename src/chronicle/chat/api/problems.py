@@ -22,11 +22,13 @@ from chronicle.errors import (
     ChronicleError,
     ConcurrencyError,
     DomainError,
+    ErasureRefusedError,
     EventTooLargeError,
     HoldNotFoundError,
     InvalidEventError,
     RetentionRefusedError,
     StoreUnavailableError,
+    SubjectErasedError,
     UnknownAggregateError,
     UnsupportedOperationError,
 )
@@ -83,6 +85,8 @@ _PROBLEMS: dict[type[BaseException], tuple[int, str]] = {
     DomainError: (409, "rule-refused"),
     EventSourcingDisabledError: (409, "event-sourcing-disabled"),
     RetentionRefusedError: (409, "retention-refused"),
+    ErasureRefusedError: (409, "erasure-refused"),
+    SubjectErasedError: (409, "personal-data-erased"),
     UnsupportedOperationError: (409, "unsupported-by-backend"),
     BodyTooLargeError: (413, "body-too-large"),
     EventTooLargeError: (413, "event-too-large"),
@@ -133,6 +137,8 @@ def chronicle_problem(request: Request, exc: Exception) -> JSONResponse:
             "expected_version": exc.expected_version,
             "actual_version": exc.actual_version,
         }
+    if isinstance(exc, ErasureRefusedError) and exc.hold_id is not None:
+        extensions["hold_id"] = exc.hold_id
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
     if isinstance(exc, TooManyAttemptsError):

@@ -33,6 +33,20 @@ class Document(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class ErasureDone(Model):
+    """What an erasure did: whose data, when, the keys it destroyed, the aggregates that held
+    the data, and the position of its ``PersonalDataErased`` event."""
+
+    subject: str
+    erased_on: str = Field(examples=["2026-12-01"])
+    key_ids: list[str]
+    aggregates: list[str]
+    position: int | None
+    completed_earlier_run: bool = Field(
+        description="True when this call finished an erasure recorded by an earlier one."
+    )
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 
@@ -218,6 +232,17 @@ class Actor(Model):
     system: bool
 
 
+class SealedFields(Model):
+    """How an event's sealed personal fields read: ``open``, ``erased`` (their key destroyed;
+    they read as ``[erased on DATE]``) or ``unreadable`` (``problem`` says why); ``envelope`` is
+    what is stored of them (subject, key id, commitment, ciphertext)."""
+
+    status: Literal["open", "erased", "unreadable"]
+    envelope: dict[str, Any]
+    erased_on: str | None = None
+    problem: str | None = None
+
+
 class Event(Model):
     """A stored event with its envelope, and its actor by name."""
 
@@ -234,6 +259,9 @@ class Event(Model):
     schema_version: int
     partition: int
     hash: str
+    personal: SealedFields | None = Field(
+        None, description="Present when the event has sealed personal fields."
+    )
     actor: Actor
 
 

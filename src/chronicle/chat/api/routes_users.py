@@ -9,14 +9,15 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from chronicle.chat.read_models import queries
 from chronicle.chat.service.accounts import create_user, update_user
+from chronicle.chat.service.erasure import erase_user
 
 from .auth import InvalidCredentialsError
 from .dependencies import Admin, CallerDep, CorrelationDep, ServicesDep
 from .params import UserIdPath
 from .problems import ForbiddenError, NotFoundError
-from .responses import BODY, Token, User, problems
+from .responses import BODY, ErasureDone, Token, User, problems
 from .results import written
-from .schemas import UserCreate, UserUpdate
+from .schemas import Erasure, UserCreate, UserUpdate
 
 router = APIRouter(tags=["users"])
 
@@ -109,6 +110,30 @@ def update(
     if updates or body.expected_version is not None:
         return written(result)
     return _user(services, user_id)
+
+
+@router.post(
+    "/users/{user_id}/erasure",
+    response_model=ErasureDone,
+    responses=problems(401, 403, 404, 409, 503, *BODY),
+)
+def erase(
+    who: Admin,
+    user_id: UserIdPath,
+    body: Erasure,
+    services: ServicesDep,
+    correlation: CorrelationDep,
+) -> dict[str, Any]:
+    """Erase a user's personal data (admin only): their data keys are destroyed, so their
+    username, email and messages read as ``[erased on DATE]`` everywhere, while every hash,
+    seal and proof still verifies. A ``PersonalDataErased`` event records who, when and why.
+    409 when the user was erased already or a legal hold covers them or their data (the
+    problem's ``hold_id`` names it); running it again completes an erasure that was cut short.
+    """
+    result = erase_user(
+        services.chat, user_id, reason=body.reason, erased_by=who.id, correlation_id=correlation
+    )
+    return result.to_dict()
 
 
 def _user(services: ServicesDep, user_id: str) -> dict[str, Any]:

@@ -75,6 +75,10 @@ class UserUpdate(Body):
     expected_version: ExpectedVersion = None
 
 
+class Erasure(Body):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S"), OneLine]
+
+
 class MessageCreate(Body):
     content: Content
     message_type: Literal["text", "markdown", "code", "system"] = "text"

@@ -4,6 +4,11 @@ Each event is stored under the name it is registered with (``MessageCreated``…
 changes, and carries the schema version of its current shape. The envelope (who, when, correlation
 and causation ids) is the store's :class:`~chronicle.events.RecordedEvent`, not repeated here.
 
+Personal data (``personal``, see :mod:`chronicle.personal`): what a person wrote and what names
+them. A message's content, the @mentions found in it and the username copied into it belong to
+the user who wrote them (the event's actor); a user's username and email belong to that user.
+Project and ticket text, and roles, are the organisation's record of its work and stay in clear.
+
 Evolution: ``MessageCreated`` v2 added ``project_id`` (default none) and ``mentions`` (the
 ``@names`` in the content). Events stored as v1 are upcast on read; the store is never rewritten.
 """
@@ -12,9 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from chronicle.events import JSONObject
+from chronicle.personal import Personal
 from chronicle.registry import DomainEvent, EventRegistry
 
 chat_events = EventRegistry()
@@ -37,6 +43,10 @@ def mentions_in(content: str) -> list[str]:
 @chat_events.register("MessageCreated", schema_version=2)
 @dataclass(frozen=True)
 class MessageCreated(DomainEvent):
+    personal: ClassVar[Personal] = Personal(
+        fields=("content", "username", "mentions"), subject="actor", empty={"mentions": []}
+    )
+
     content: str
     username: str
     message_type: str
@@ -54,6 +64,8 @@ def _message_created_v1_to_v2(data: JSONObject) -> JSONObject:
 @chat_events.register("MessageUpdated")
 @dataclass(frozen=True)
 class MessageUpdated(DomainEvent):
+    personal: ClassVar[Personal] = Personal(fields=("content",), subject="actor")
+
     content: str
 
 
@@ -69,6 +81,8 @@ class MessageDeleted(DomainEvent):
 @chat_events.register("UserCreated")
 @dataclass(frozen=True)
 class UserCreated(DomainEvent):
+    personal: ClassVar[Personal] = Personal(fields=("username", "email"), subject="aggregate")
+
     username: str
     email: str
     role: str
@@ -79,7 +93,24 @@ class UserCreated(DomainEvent):
 class UserUpdated(DomainEvent):
     """``updates`` maps each changed field (``username``, ``email``, ``role``) to its new value."""
 
+    personal: ClassVar[Personal] = Personal(
+        fields=("updates.username", "updates.email"), subject="aggregate"
+    )
+
     updates: dict[str, Any]
+
+
+@chat_events.register("PersonalDataErased")
+@dataclass(frozen=True)
+class PersonalDataErased(DomainEvent):
+    """The user's personal data was erased: ``key_ids`` name the data keys destroyed, and
+    ``aggregates`` every aggregate the user had written personal data to. The actor is who
+    erased it; nothing personal is recorded."""
+
+    reason: str
+    erased_on: str
+    key_ids: list[str]
+    aggregates: list[str]
 
 
 # -- projects --------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ class Message(Aggregate):
         "edit_count",
         "is_deleted",
     )
+    PERSONAL_STATE = ("content", "username", "mentions")
 
     content: str
     username: str

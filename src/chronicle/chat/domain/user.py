@@ -13,10 +13,16 @@ from typing import Any, Self
 
 from chronicle.aggregate import Aggregate
 from chronicle.chat.domain.errors import InvalidUserError
-from chronicle.chat.domain.events import UserCreated, UserUpdated, chat_events
+from chronicle.chat.domain.events import (
+    PersonalDataErased,
+    UserCreated,
+    UserUpdated,
+    chat_events,
+)
 from chronicle.chat.domain.ids import check_id, new_id
 from chronicle.chat.domain.text import non_printable_in
 from chronicle.events import JSONObject
+from chronicle.personal.declarations import erased_text
 from chronicle.registry import dispatch_table
 
 ROLES = ("member", "auditor", "admin")
@@ -49,6 +55,7 @@ class User(Aggregate):
     registry = chat_events
     STATE_SCHEMA_VERSION = 1
     STATE_FIELDS = ("username", "email", "role")
+    PERSONAL_STATE = ("username", "email")
 
     username: str
     email: str
@@ -90,6 +97,18 @@ class User(Aggregate):
         if changed:
             self._record(UserUpdated(updates=changed))
 
+    def erase(
+        self, *, reason: str, erased_on: str, key_ids: list[str], aggregates: list[str]
+    ) -> None:
+        """Record that this user's personal data is erased (the keys are destroyed after)."""
+        if self.version == 0:
+            raise InvalidUserError(f"user {self.id} does not exist yet")
+        self._record(
+            PersonalDataErased(
+                reason=reason, erased_on=erased_on, key_ids=key_ids, aggregates=aggregates
+            )
+        )
+
     def _created(self, event: UserCreated) -> None:
         self.username = event.username
         self.email = event.email
@@ -101,4 +120,9 @@ class User(Aggregate):
             if name in event.updates:
                 setattr(self, name, event.updates[name])
 
-    appliers = dispatch_table({UserCreated: _created, UserUpdated: _updated})
+    def _erased(self, event: PersonalDataErased) -> None:
+        self.username = self.email = erased_text(event.erased_on)
+
+    appliers = dispatch_table(
+        {UserCreated: _created, UserUpdated: _updated, PersonalDataErased: _erased}
+    )

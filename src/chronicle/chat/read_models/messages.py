@@ -8,10 +8,12 @@ from chronicle.chat.domain.events import (
     MessageCreated,
     MessageDeleted,
     MessageUpdated,
+    PersonalDataErased,
     mentions_in,
 )
 from chronicle.chat.read_models.base import COMMON_COLUMNS, AggregateReadModel
 from chronicle.events import RecordedEvent
+from chronicle.personal.declarations import erased_text
 from chronicle.projections.projection import Table, handles
 from chronicle.store.ports import Session
 
@@ -61,3 +63,20 @@ class MessagesReadModel(AggregateReadModel):
     @handles(MessageDeleted)
     def deleted(self, session: Session, event: MessageDeleted, recorded: RecordedEvent) -> None:
         self.update(session, recorded, deleted=1)
+
+    @handles(PersonalDataErased)
+    def erased(self, session: Session, event: PersonalDataErased, recorded: RecordedEvent) -> None:
+        """The erased user's messages read as erased; so does the text of a message they
+        edited last (the row does not say whose words it holds now: it errs on erasing)."""
+        erased = erased_text(event.erased_on)
+        table = self.t(self.table)
+        session.execute(
+            f"UPDATE {table} SET content = :erased, username = :erased, mentions = '[]' "
+            "WHERE author_id = :subject",
+            {"erased": erased, "subject": recorded.aggregate_id},
+        )
+        for message_id in event.aggregates:
+            session.execute(
+                f"UPDATE {table} SET content = :erased, mentions = '[]' WHERE id = :id",
+                {"erased": erased, "id": message_id},
+            )

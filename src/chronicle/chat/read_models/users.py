@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from chronicle.chat.domain.events import UserCreated, UserUpdated
+from chronicle.chat.domain.events import PersonalDataErased, UserCreated, UserUpdated
 from chronicle.chat.domain.user import UPDATABLE
 from chronicle.chat.read_models.base import COMMON_COLUMNS, AggregateReadModel
 from chronicle.events import RecordedEvent
+from chronicle.personal.declarations import erased_text
 from chronicle.projections.projection import Table, handles
 from chronicle.store.ports import Session
 
@@ -31,3 +32,8 @@ class UsersReadModel(AggregateReadModel):
     def updated(self, session: Session, event: UserUpdated, recorded: RecordedEvent) -> None:
         changes = {name: event.updates[name] for name in UPDATABLE if name in event.updates}
         self.update(session, recorded, **changes)
+
+    @handles(PersonalDataErased)
+    def erased(self, session: Session, event: PersonalDataErased, recorded: RecordedEvent) -> None:
+        erased = erased_text(event.erased_on)
+        self.update(session, recorded, username=erased, email=erased)

@@ -119,6 +119,10 @@ class Credentials:
             self.void_tokens(session, user_id)
         return True
 
+    def remove(self, session: Session, user_id: str) -> None:
+        """Inside ``session``, remove the user's login (an erasure: the username goes too)."""
+        session.execute(f"DELETE FROM {TABLE} WHERE user_id = :user_id", {"user_id": user_id})
+
     def void_tokens(self, session: Session, user_id: str) -> None:
         """Inside ``session``, move the user's token generation on: earlier tokens stop working."""
         session.execute(

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from chronicle.errors import ConcurrencyError, DuplicateKeyError
 from chronicle.events import RecordedEvent
@@ -30,6 +31,9 @@ from .wakeup import PostgresNotifier, PostgresWakeup
 
 _MIGRATION_LOCK = 0x6368726F6E69636C  # "chronicl": one advisory lock key for schema changes
 _ANY_VERSION_RETRIES = 20
+
+
+_OWN_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
 
 
 class PostgresEventStore(SQLStore):
@@ -178,6 +182,14 @@ class PostgresEventStore(SQLStore):
 
     def _size_bytes(self) -> int:
         return int(self._scalar("SELECT pg_total_relation_size('chronicle_events')"))
+
+    def scrub(self) -> None:
+        """VACUUM every table of the store's schema: the row versions an erasure's redaction
+        left behind are removed from the data files, not only hidden from dumps."""
+        with DIALECT.errors(), self._pool.connection() as conn:
+            tables = conn.execute(_OWN_TABLES).fetchall()
+            for (table,) in tables:
+                conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
 
     @contextmanager
     def _raw(self) -> Iterator[Callable[[str, Any], list[tuple[Any, ...]]]]:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chronicle.events import RecordedEvent
-from chronicle.store.codec import canonical_object
 from chronicle.store.ports import InlineHandler, Session
 from chronicle.store.prepare import now_utc
 from chronicle.store.records import HoldRow, RetentionCut, RetentionHead, Snapshot, state_digest
@@ -58,7 +57,7 @@ class RetentionTables:
         instant = self.dialect.instant(now_utc())
         with self.session() as session:  # type: ignore[attr-defined]
             for snapshot in snapshots:
-                state = canonical_object(snapshot.state, "snapshot state")
+                state = self._stored_state(snapshot)  # type: ignore[attr-defined]
                 key = {"aggregate_id": snapshot.aggregate_id, "version": snapshot.version}
                 session.execute(
                     self._sql.save_snapshot,

@@ -9,6 +9,7 @@ from typing import Any, overload
 import orjson
 
 from chronicle.events import JSONObject, RecordedEvent, Replay, recorded_event
+from chronicle.store.integrity import ENVELOPE
 from chronicle.store.payloads import PayloadError
 from chronicle.store.records import Seal, Snapshot
 
@@ -18,13 +19,19 @@ Row = Sequence[Any]
 UNREADABLE = "chronicle:unreadable"
 """The one key of the content an event is read with when its stored payload cannot be decoded."""
 
+Opener = Callable[[str, JSONObject], tuple[JSONObject, Any]]
+"""Opens the sealed personal fields of an event's stored data, given its event type: the data
+as read, and how it was opened (see :meth:`CheckedStore._open_event`)."""
+
 
 def event_reader(
-    timestamp: Callable[[Any], datetime], decode: Callable[[int, bytes], bytes]
+    timestamp: Callable[[Any], datetime],
+    decode: Callable[[int, bytes], bytes],
+    open_sealed: Opener,
 ) -> Callable[[Row], RecordedEvent]:
     """Reads a row of ``EVENT_COLUMNS``; ``timestamp`` turns the stored time into a datetime,
     ``decode`` a payload stored with a codec (see :mod:`chronicle.store.payloads`) into its
-    canonical bytes.
+    canonical bytes, ``open_sealed`` opens the sealed personal fields of those that have some.
 
     A payload that does not decode (only a write behind Chronicle's back makes one) is read as
     ``{"chronicle:unreadable": why}``: reads go on, and since that is not the content the hash
@@ -41,6 +48,9 @@ def event_reader(
                 data, metadata = loads(row[8]), loads(row[9])
         except (PayloadError, orjson.JSONDecodeError) as exc:
             data, metadata = {UNREADABLE: str(exc)}, {}
+        opened = None
+        if ENVELOPE in data:
+            data, opened = open_sealed(row[4], data)
         # The hot loop of every read: positional arguments in field order, no frozen setattr.
         return recorded_event(
             row[1],  # event_id
@@ -56,6 +66,7 @@ def event_reader(
             row[10],  # schema_version
             row[11],  # partition
             row[12],  # hash
+            opened,
         )
 
     return read
@@ -72,11 +83,14 @@ class _Changes(Sequence[Change]):
     again (a tenth of a long replay).
     """
 
-    __slots__ = ("_data_of", "_rows")
+    __slots__ = ("_data_of", "_open", "_rows")
 
-    def __init__(self, rows: Sequence[Row], data_of: Callable[[Row], JSONObject]) -> None:
+    def __init__(
+        self, rows: Sequence[Row], data_of: Callable[[Row], JSONObject], open_sealed: Opener
+    ) -> None:
         self._rows = rows
         self._data_of = data_of
+        self._open = open_sealed
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -95,16 +109,25 @@ class _Changes(Sequence[Change]):
         return row[1], row[2], data_of(row)
 
     def __iter__(self) -> Iterator[Change]:
-        loads, data_of = orjson.loads, self._data_of
+        loads, data_of, open_sealed = orjson.loads, self._data_of, self._open
         for row in self._rows:
+            if row[4]:
+                yield row[1], row[2], data_of(row)  # a codec: decoded (and opened) there
+                continue
             try:
-                # Raw payloads, the common case, inline; a codec or an error in data_of.
-                yield row[1], row[2], data_of(row) if row[4] else loads(row[3])
+                # Raw payloads, the common case, inline; an error in data_of.
+                data = loads(row[3])
             except orjson.JSONDecodeError:
-                yield row[1], row[2], data_of(row)
+                data = data_of(row)
+            else:
+                if ENVELOPE in data:
+                    data = open_sealed(row[1], data)[0]
+            yield row[1], row[2], data
 
 
-def replay_reader(decode: Callable[[int, bytes], bytes]) -> Callable[[Sequence[Row]], Replay]:
+def replay_reader(
+    decode: Callable[[int, bytes], bytes], open_sealed: Opener
+) -> Callable[[Sequence[Row]], Replay]:
     """Reads the rows of ``REPLAY_COLUMNS`` into a :class:`~chronicle.events.Replay`, payloads
     decoded as :func:`event_reader` decodes them (an unreadable one the same way)."""
     loads = orjson.loads
@@ -112,12 +135,12 @@ def replay_reader(decode: Callable[[int, bytes], bytes]) -> Callable[[Sequence[R
     def data_of(row: Row) -> JSONObject:
         try:
             data: JSONObject = loads(decode(row[4], row[3]) if row[4] else row[3])
-            return data
         except (PayloadError, orjson.JSONDecodeError) as exc:
             return {UNREADABLE: str(exc)}
+        return open_sealed(row[1], data)[0] if ENVELOPE in data else data
 
     def read(rows: Sequence[Row]) -> Replay:
-        return Replay(rows[0][0] if rows else None, _Changes(rows, data_of))
+        return Replay(rows[0][0] if rows else None, _Changes(rows, data_of, open_sealed))
 
     return read
 

@@ -64,8 +64,8 @@ class SQLStore(RetentionTables, CheckedStore):
         self._sql = Statements().render(dialect)
         self._timestamp = dialect.timestamp()
         self._payloads = Decoder(self._dictionary_content)
-        self._event = event_reader(self._timestamp, self._payloads.decode)
-        self._replayed = replay_reader(self._payloads.decode)
+        self._event = event_reader(self._timestamp, self._payloads.decode, self._open_event)
+        self._replayed = replay_reader(self._payloads.decode, self._open_event)
         self._seal = seal_reader(self._timestamp)
 
     # -- hooks a backend implements ----------------------------------------------------------

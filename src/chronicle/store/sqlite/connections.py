@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -100,6 +101,9 @@ class Connections:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+            # What a write frees or overwrites is zeroed, not left in free pages: after an
+            # erasure redacted a read model, the file keeps no copy of the text.
+            conn.execute("PRAGMA secure_delete=ON")
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"cannot open SQLite store {self.path!r}: {exc}") from exc
         return conn
@@ -149,6 +153,20 @@ class Connections:
                 raise
             else:
                 conn.execute("COMMIT")
+
+    def checkpoint_and_truncate(self, attempts: int = 50) -> bool:
+        """Copy the write-ahead log into the file and cut it to nothing (``wal_checkpoint
+        (TRUNCATE)``), so no page image it held survives; whether that succeeded (a reader in
+        the middle of a long read can hold it back: tried ``attempts`` times, 0.1 s apart)."""
+        self._check_open()
+        for attempt in range(attempts):
+            with self._write_lock:
+                busy, _, _ = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return True
+            if attempt + 1 < attempts:
+                time.sleep(0.1)
+        return False
 
     def size_bytes(self) -> int:
         """The database file with its write-ahead log and shared-memory index."""

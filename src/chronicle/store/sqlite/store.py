@@ -7,6 +7,7 @@ the schema comes from the shared SQL core.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from .append import append_batch
 from .connections import Connections, path_from_url
 from .session import DIALECT, SQLiteSession
 from .wakeup import SQLiteWakeup
+
+log = logging.getLogger(__name__)
 
 
 class SQLiteEventStore(SQLStore):
@@ -129,6 +132,17 @@ class SQLiteEventStore(SQLStore):
 
     def _size_bytes(self) -> int:
         return self._connections.size_bytes()
+
+    def scrub(self) -> None:
+        """Checkpoint and truncate the write-ahead log (see :meth:`CheckedStore.scrub`); with
+        ``secure_delete`` on, the file itself keeps no overwritten text."""
+        with DIALECT.errors():
+            if not self._connections.checkpoint_and_truncate():
+                log.warning(
+                    "the write-ahead log of %s could not be truncated: a long read holds it; "
+                    "it is truncated at the next erasure or checkpoint",
+                    self._connections.path,
+                )
 
     @contextmanager
     def _raw(self) -> Iterator[Callable[[str, Any], list[tuple[Any, ...]]]]:
