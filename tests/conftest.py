@@ -16,12 +16,20 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from chronicle.bootstrap import open_store
+from chronicle.bootstrap import open_store, personal_data_for
+from chronicle.chat.wiring import chat_personal_policy
 from chronicle.config import load_settings
 from chronicle.store.memory import MemoryEventStore
 from chronicle.store.ports import Capabilities, EventStore
 from chronicle.store.postgres import PostgresEventStore
 from chronicle.store.sqlite import SQLiteEventStore
+
+# Every store a test (or a process it starts) opens seals personal data with this key-encryption
+# key: a PostgreSQL key store has no other (see bootstrap.key_store_for). Set before any
+# setting is read; subprocesses inherit it.
+os.environ.setdefault(
+    "CHRONICLE_KEY_ENCRYPTION_KEY", "dGVzdHMgb2YgY2hyb25pY2xlOiBub3Qgc2VjcmV0ISE="
+)
 
 POSTGRES_URL = os.environ.get(
     "CHRONICLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -74,6 +82,7 @@ def postgres_schema_url(request: pytest.FixtureRequest) -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}_keys" CASCADE')  # its key store
 
 
 @pytest.fixture
@@ -94,7 +103,9 @@ def make_store(store_url: str) -> Iterator[Callable[..., EventStore]]:
 
     def make(**overrides: object) -> EventStore:
         settings = load_settings(**overrides) if overrides else load_settings()
-        store = open_store(store_url, settings=settings)
+        # As the chat service opens it: its personal fields sealed, with the same key store.
+        personal = personal_data_for(chat_personal_policy(), store_url, settings)
+        store = open_store(store_url, settings=settings, personal=personal)
         opened.append(store)
         return store
 

@@ -262,6 +262,13 @@ def release_a_hold(api: Api, headers: dict[str, str]) -> httpx.Response:
     return api.client.delete(url, params={"reason": "settled"}, headers=headers)
 
 
+def erase_a_new_user(api: Api, headers: dict[str, str]) -> httpx.Response:
+    created = api.client.post("/users", json=a_new_user(api), headers=api.as_("admin"))
+    assert created.status_code == 201, created.text
+    url = f"/users/{created.json()['id']}/erasure"
+    return api.client.post(url, json={"reason": "a request"}, headers=headers)
+
+
 def alice(api: Api) -> str:
     return f"/users/{api.ids['alice']}"
 
@@ -281,6 +288,7 @@ RULES = [
     Rule("GET", "/users/{user_id}", _get(alice), {**alice_and_admins(200), "auditor": 200}),
     Rule("PATCH", "/users/{user_id}", _json("PATCH", alice, a_new_email), alice_and_admins(200)),
     Rule("PATCH", "/users/{user_id}", their_own_email, logged_in(200), on="their own user"),
+    Rule("POST", "/users/{user_id}/erasure", erase_a_new_user, admins(200)),
     Rule("POST", "/messages", _json("POST", "/messages", some_content), writers(201)),
     Rule(
         "POST",

@@ -49,10 +49,14 @@ def test_an_auditor_gets_a_proof_that_verifies_offline(api: Api, key: SigningKey
     assert response.status_code == 200, response.text
     document = response.json()
     assert document["type"] == "inclusion" and document["event"]["event_id"] == event_id
-    assert document["event"]["data"]["content"] == "to be proven"
+    # The proof carries the content sealed: it checks with no key, and says nothing in clear.
+    sealed = document["event"]["data"]["$personal"]
+    assert "content" in sealed["fields"] and "content" not in document["event"]["data"]
+    assert "to be proven" not in response.text
     check = check_proof(document, {key.key_id: key.public})
     assert check.valid, check.failures
-    document["event"]["data"]["content"] = "to be proveN"
+    commitment = sealed["commitment"]
+    sealed["commitment"] = commitment[:-1] + ("0" if commitment[-1] != "0" else "1")
     assert not check_proof(document, {key.key_id: key.public}).valid
 
 

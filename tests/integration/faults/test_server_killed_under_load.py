@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chronicle.bootstrap import open_store
 from tests.integration.cli.subprocesses import wait_until
 from tests.integration.faults.service import Service, create_member
+from tests.support.stores import chat_store
 
 CLIENTS = 32
 BEFORE_KILL = 150  # acknowledged writes before the kill, and again after the restart
@@ -84,7 +84,7 @@ def test_every_acknowledged_write_survives_a_sigkill_exactly_once(
     finally:
         service.stop()
 
-    store = open_store(store_url)
+    store = chat_store(store_url)  # reads what the service sealed
     try:
         events = store.read_all(limit=100_000)
         with store.session() as session:
