@@ -203,8 +203,19 @@ def disk_size(store: Any, backend: str, url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def measure(backend: str, url: str, events: int) -> dict[str, Any]:
-    store = open_store(url)
+def sealing(sealed: bool) -> Any:
+    """With ``sealed``, what seals the chat's personal fields (keys in memory), else None."""
+    if not sealed:
+        return None
+    from chronicle.chat.wiring import chat_personal_policy
+    from chronicle.personal.keystore.memory import MemoryKeyStore
+    from chronicle.personal.protector import PersonalData
+
+    return PersonalData(chat_personal_policy(), MemoryKeyStore())
+
+
+def measure(backend: str, url: str, events: int, sealed: bool = False) -> dict[str, Any]:
+    store = open_store(url, personal=sealing(sealed))
     try:
         started = time.perf_counter()
         written = corpus(store, events)
@@ -213,6 +224,7 @@ def measure(backend: str, url: str, events: int) -> dict[str, Any]:
         logical = sum(map(len, blobs))
         result: dict[str, Any] = {
             "backend": backend,
+            "sealed": sealed,
             "events": written,
             "logical_payload_bytes": logical,
             "per_event": per_event_ratios(blobs),
@@ -242,14 +254,15 @@ def report(results: list[dict[str, Any]]) -> str:
     lines = [
         f"dictionary size in use: {DICTIONARY_BYTES // 1024} KiB",
         "",
-        "| backend | events | stored payload bytes | after | ratio | compress events/s "
+        "| backend | personal fields | events | stored payload bytes | after | ratio | compress events/s "
         "| disk before | disk after | read before (events/s) | read after | read after/before "
         "| verify before/after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['backend']} | {r['events']:,} | {r['logical_payload_bytes']:,} "
+            f"| {r['backend']} | {'sealed' if r.get('sealed') else 'clear'} | {r['events']:,} "
+            f"| {r['logical_payload_bytes']:,} "
             f"| {r['stored_after']:,} | {r['ratio']:.2f}x | {r['compress_events_per_s']:,.0f} "
             f"| {r['disk_before'] / 2**20:.1f} MiB | {r['disk_after'] / 2**20:.1f} MiB "
             f"| {r['read_before']:,.0f} | {r['read_after']:,.0f} "
@@ -263,21 +276,22 @@ def report(results: list[dict[str, Any]]) -> str:
 
 
 def on_each_backend(
-    measure: Any, backends: list[str], postgres: str, events: int
+    measure: Any, backends: list[str], postgres: str, events: int, sealed: bool = False
 ) -> list[dict[str, Any]]:
-    """``measure(backend, url, events)`` on a fresh SQLite file or PostgreSQL schema each."""
+    """``measure(backend, url, events, sealed)`` on a fresh SQLite file or PostgreSQL schema
+    each."""
     results = []
     for backend in backends:
         if backend == "sqlite":
             folder = tempfile.mkdtemp(prefix="chronicle-bench-")
-            results.append(measure(backend, f"sqlite:///{folder}/bench.db", events))
+            results.append(measure(backend, f"sqlite:///{folder}/bench.db", events, sealed))
             continue
         schema = f"bench_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(postgres, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         url = f"{postgres}?options={quote(f'-csearch_path={schema}')}"
         try:
-            results.append(measure(backend, url, events))
+            results.append(measure(backend, url, events, sealed))
         finally:
             with psycopg.connect(postgres, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
@@ -292,8 +306,15 @@ def bench_main(description: str, measure: Any, report: Any) -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--output", type=Path, help="also write the results as JSON here")
+    parser.add_argument(
+        "--sealed",
+        action="store_true",
+        help="seal the chat's personal fields (keys in memory), as the chat service stores them",
+    )
     args = parser.parse_args()
-    results = on_each_backend(measure, args.backends.split(","), args.postgres, args.events)
+    results = on_each_backend(
+        measure, args.backends.split(","), args.postgres, args.events, args.sealed
+    )
     print(report(results))
     if args.output:
         args.output.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))

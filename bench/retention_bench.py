@@ -32,7 +32,7 @@ import orjson
 import psycopg
 import zstandard
 
-from bench.compression_bench import bench_main, corpus, disk_size
+from bench.compression_bench import bench_main, corpus, disk_size, sealing
 from chronicle.bootstrap import open_store
 from chronicle.chat.domain import CHAT_AGGREGATES
 from chronicle.integrity import Sealer, Verifier
@@ -99,9 +99,9 @@ def folder_size(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def measure(backend: str, url: str, events: int) -> dict[str, Any]:
+def measure(backend: str, url: str, events: int, sealed: bool = False) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="chronicle-retention-"))
-    store = open_store(url)
+    store = open_store(url, personal=sealing(sealed))
     try:
         written = corpus(store, events)
         Sealer(store).run_once()
