@@ -461,8 +461,15 @@ def test_an_unreachable_postgres_key_store_names_where_and_why() -> None:
 
 
 def test_an_unopenable_sqlite_key_store_fails_typed(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
     with pytest.raises(KeyStoreUnavailableError, match="CHRONICLE_KEY_STORE_URL"):
-        SQLiteKeyStore(f"sqlite:///{tmp_path / 'missing-dir' / 'keys.db'}", KEK)
+        SQLiteKeyStore(f"sqlite:///{tmp_path / 'a-file' / 'keys.db'}", KEK)
+
+
+def test_a_sqlite_key_store_is_made_readable_by_its_owner_only(tmp_path: Path) -> None:
+    file = tmp_path / "new-folder" / "keys.db"
+    SQLiteKeyStore(f"sqlite:///{file}", KEK).close()
+    assert file.stat().st_mode & 0o077 == 0
 
 
 # -- the lazy store --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from chronicle.errors import KeyStoreUnavailableError, SubjectErasedError
+from chronicle.errors import KeyStoreUnavailableError, StoreUnavailableError, SubjectErasedError
 from chronicle.personal.keystore import (
     DataKey,
     ErasedKey,
@@ -25,7 +25,7 @@ from chronicle.personal.keystore import (
     rows,
     wrap,
 )
-from chronicle.store.sqlite.connections import path_from_url
+from chronicle.store.sqlite.connections import create_private, path_from_url
 
 T = TypeVar("T")
 _TABLE = "chronicle_data_keys"
@@ -59,6 +59,10 @@ class SQLiteKeyStore:
         self.path = path_from_url(url)
         self._kek = kek
         self._lock = threading.Lock()
+        try:
+            create_private(self.path)  # readable by its owner only, as the event store's file
+        except StoreUnavailableError as exc:
+            raise KeyStoreUnavailableError(f"{exc} (CHRONICLE_KEY_STORE_URL)") from exc
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=5.0, check_same_thread=False, isolation_level=None

@@ -38,7 +38,7 @@ def path_from_url(url: str) -> str:
     return path
 
 
-def _create_private(path: str) -> None:
+def create_private(path: str) -> None:
     """Create the database file (and its folder) readable by their owner only, if new.
 
     The file holds the whole audit trail and the service's password hashes. SQLite gives its
@@ -87,7 +87,7 @@ class Connections:
         self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self._closed = False
-        _create_private(path)
+        create_private(path)
         self._writer = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
