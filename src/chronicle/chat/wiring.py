@@ -204,6 +204,52 @@ def snapshot_check(store: EventStore) -> Callable[[], list[Problem]]:
     return partial(check_snapshots, store, snapshot_replay(store))
 
 
+def audit_checks(
+    store: EventStore, settings: EventConfig | None = None
+) -> Callable[[], list[Problem]]:
+    """What the verifier checks beyond the log: every stored chat snapshot against its events
+    (``snapshot_forged``), and the key store against the erasures the log records
+    (``key_erased_without_record``, ``erasure_incomplete``)."""
+    snapshots = snapshot_check(store)
+
+    def check() -> list[Problem]:
+        return [*snapshots(), *erasure_check(store, settings)]
+
+    return check
+
+
+def erasure_check(store: EventStore, settings: EventConfig | None = None) -> list[Problem]:
+    """The key store's tombstones against the ``PersonalDataErased`` events (in the store, and
+    in the archive when a tombstone is not explained by those)."""
+    from chronicle.chat.domain.events import PersonalDataErased
+    from chronicle.personal.erasure_check import erasure_problems, recorded_erasure
+    from chronicle.retention.archive_check import archived_events
+
+    personal = getattr(store, "personal_data", None)
+    if personal is None:
+        return []
+    name = PersonalDataErased.event_type
+
+    def in_store() -> list[RecordedEvent]:
+        found, after = [], None
+        while page := store.search_events(event_type=name, after=after, limit=1000):
+            found += page
+            after = page[-1].position
+        return found
+
+    def in_archive() -> list[RecordedEvent]:
+        root, _ = archive_root(settings)
+        if not root.is_dir():
+            return []
+        return [event for event in archived_events(root) if event.event_type == name]
+
+    return erasure_problems(
+        personal.keys,
+        map(recorded_erasure, in_store()),
+        lambda: map(recorded_erasure, in_archive()),
+    )
+
+
 COMPRESS_INTERVAL = 300.0
 """Seconds between the worker's compression runs (each compresses all that has become old)."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from chronicle.bootstrap import sealer_for, signing_key_from, trusted_keys_from
-from chronicle.chat.wiring import snapshot_check, snapshot_replay
+from chronicle.chat.wiring import audit_checks, snapshot_replay
 from chronicle.cli.app import (
     JsonOption,
     StoreOption,
@@ -122,7 +122,7 @@ def verify(
             trusted_keys=trusted,
             evidence=evidence,
             wait=wait,
-            snapshot_check=snapshot_check(store),
+            snapshot_check=audit_checks(store),
         )
         total = store.get_event_count()
         try:

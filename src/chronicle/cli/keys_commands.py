@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.table import Table
 
@@ -44,7 +46,6 @@ def show(
     (never the key itself)."""
     from chronicle.bootstrap import key_store_for
     from chronicle.errors import ChronicleError
-    from chronicle.personal.keystore import DataKey
 
     settings = settings_for(store_url)
     keys = key_store_for(settings.store_url, settings)
@@ -54,18 +55,7 @@ def show(
         fail(str(exc))
     finally:
         keys.close()
-    rows = [
-        {"key_id": state.key_id, "state": "live"}
-        if isinstance(state, DataKey)
-        else {
-            "key_id": state.key_id,
-            "state": "erased",
-            "erased_at": state.erased_at.isoformat(),
-            "erased_by": state.erased_by,
-            "reason": state.reason,
-        }
-        for state in states
-    ]
+    rows = [_described(state) for state in states]
     if as_json:
         print_json({"subject": subject, "keys": rows})
         return
@@ -76,3 +66,19 @@ def show(
         table.add_row(*(str(row.get(column) or "") for column in
                         ("key_id", "state", "erased_at", "erased_by", "reason")))  # fmt: skip
     console.print(table)
+
+
+def _described(state: Any) -> dict[str, Any]:
+    from chronicle.personal.keystore import DataKey, ErasedKey
+
+    if isinstance(state, DataKey):
+        return {"key_id": state.key_id, "state": "live"}
+    if isinstance(state, ErasedKey):
+        return {
+            "key_id": state.key_id,
+            "state": "erased",
+            "erased_at": state.erased_at.isoformat(),
+            "erased_by": state.erased_by,
+            "reason": state.reason,
+        }
+    return {"key_id": state.key_id, "state": "unusable", "reason": state.problem}

@@ -197,6 +197,9 @@ class _Import:
                 aggregate_type=first.aggregate_type,
                 user_id=first.user_id,
                 recorded_at=first.timestamp,
+                # History that carries its hashes is kept as it was hashed (its personal fields
+                # in clear if they were: such events cannot be shredded, see the README).
+                seal_personal=all(entry.hash is None for entry in entries),
             )
         except InvalidEventError as exc:
             raise ImportInputError(f"{_span(entries)}: {exc}") from exc

@@ -24,6 +24,8 @@ class ProblemKind(StrEnum):
     RECEIPT_MISSING = "receipt_missing"
     RECEIPT_ALTERED = "receipt_altered"
     PERSONAL_DATA_UNREADABLE = "personal_data_unreadable"
+    KEY_ERASED_WITHOUT_RECORD = "key_erased_without_record"
+    ERASURE_INCOMPLETE = "erasure_incomplete"
 
 
 @dataclass(frozen=True, slots=True)

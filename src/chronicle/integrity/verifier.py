@@ -44,7 +44,8 @@ class Verifier:
     which proves only that it was not altered after signing, and the verdict says so.
     ``evidence`` are seals kept outside the database (the seal folder). ``wait`` is how long to
     wait for events held back behind appends still running before reporting them unchecked.
-    ``snapshot_check`` replays stored snapshots (the composition root knows the aggregates).
+    ``snapshot_check`` runs the composition root's checks beyond the log (the chat's: stored
+    snapshots against their events, the key store against the erasures the log records).
     """
 
     def __init__(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from chronicle.errors import ErasureRefusedError
 from chronicle.events import RecordedEvent
-from chronicle.personal.keystore import DataKey, ErasedKey
+from chronicle.personal.keystore import ErasedKey
 from chronicle.personal.protector import SNAPSHOT_SUBJECT, PersonalData
 from chronicle.store.integrity import ENVELOPE
 from chronicle.store.ports import LogReader
@@ -134,7 +134,7 @@ class Erasure:
         if not reason:
             raise ErasureRefusedError("an erasure needs a reason (--reason)")
         keys = self.personal.keys.keys_of(subject)
-        live = [key for key in keys if isinstance(key, DataKey)]
+        live = [key for key in keys if not isinstance(key, ErasedKey)]  # unusable ones too
         earlier = self._recorded(subject)
         if earlier is not None:
             if not live:
@@ -181,20 +181,19 @@ class Erasure:
             result = ErasureResult(
                 subject, request.erased_on, request.key_ids, aggregates, recorded_event
             )
-        self._destroy(subject, result.aggregates, reason=reason, erased_by=erased_by)
+        self._destroy(subject, request)
         self._scrub()
         return result
 
-    def _destroy(
-        self, subject: str, aggregates: list[str], *, reason: str, erased_by: str | None
-    ) -> None:
-        keys = self.personal.keys
-        for aggregate_id in aggregates:
-            snapshot_subject = SNAPSHOT_SUBJECT + aggregate_id
-            keys.erase(snapshot_subject, erased_by=erased_by, reason=f"erasure of {subject}")
-            self.personal.forget(snapshot_subject)
-        keys.erase(subject, erased_by=erased_by, reason=reason)
-        self.personal.forget(subject)
+    def _destroy(self, subject: str, request: ErasureRequest) -> None:
+        """The subject's keys and the snapshot keys of its aggregates, in one transaction, with
+        the recorded who and why (a rerun does not rewrite them)."""
+        snapshots = [SNAPSHOT_SUBJECT + aggregate_id for aggregate_id in request.aggregates]
+        self.personal.keys.erase_all(
+            [*snapshots, subject], erased_by=request.erased_by, reason=request.reason
+        )
+        for forgotten in (*snapshots, subject):
+            self.personal.forget(forgotten)
 
 
 def _request_of(event: RecordedEvent, subject: str) -> ErasureRequest:

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from chronicle.events import JSONObject
 from chronicle.personal import envelope
 from chronicle.personal.declarations import Personal, PersonalPolicy, erased_text
-from chronicle.personal.keystore import DataKey, ErasedKey, KeyState, KeyStore
+from chronicle.personal.keystore import DataKey, ErasedKey, KeyState, KeyStore, UnusableKey
 
 SNAPSHOT_SUBJECT = "snapshot:"
 """Snapshots of an aggregate are sealed under a key of their own, ``snapshot:AGGREGATE_ID``,
@@ -118,8 +118,17 @@ class PersonalData:
         self._clock = clock
         self._writing: dict[str, tuple[DataKey, float]] = {}
         self._reading: dict[str, tuple[KeyState, float]] = {}
-        self._ciphers: dict[str, AESGCM] = {}  # by key id; dropped once the key is erased
+        self._ciphers: dict[str, AESGCM] = {}
+        # An erased state field reads as an erased event field of the same name does.
+        empty = {path: value for d in policy.events.values() for path, value in d.empty.items()}
+        self._state_empty = Personal(
+            fields=(), empty=empty
+        )  # by key id; dropped once the key is erased
         self._lock = threading.Lock()
+
+    @property
+    def cache_seconds(self) -> float:
+        return self._ttl
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -225,6 +234,12 @@ class PersonalData:
     ) -> tuple[JSONObject, Opened]:
         key_id = sealed.get("key")
         key = self._read_key(key_id) if type(key_id) is str else None
+        fields = _fields(sealed)
+        if any(_has(rest, path) for path in fields):
+            # Only a write behind Chronicle's back puts a sealed field in clear beside its
+            # envelope: what the hash covers is the envelope, so the clear copy is no evidence.
+            problem = "a sealed field is also stored in clear beside its envelope"
+            return self._unreadable(sealed, rest, declared, problem)
         if type(key) is DataKey:
             try:
                 values = envelope.open_with(sealed, self._cipher(key))
@@ -240,6 +255,8 @@ class PersonalData:
             erased_on = key.erased_at.date().isoformat()
             placeholders = _placeholders(rest, _fields(sealed), declared, erased_text(erased_on))
             return placeholders, Opened(sealed, ERASED, erased_on=erased_on)
+        if type(key) is UnusableKey:
+            return self._unreadable(sealed, rest, declared, key.problem)
         return self._unreadable(sealed, rest, declared, f"the key store has no key {key_id}")
 
     def commitment_holds(self, opened: Opened) -> bool:
@@ -261,14 +278,18 @@ class PersonalData:
 
     # -- snapshots -------------------------------------------------------------------------
 
-    def seal_state(self, aggregate_type: str, aggregate_id: str, state: JSONObject) -> JSONObject:
+    def seal_state(
+        self, aggregate_type: str, aggregate_id: str, state: JSONObject, *, renew: bool = False
+    ) -> JSONObject:
         """A snapshot's state as stored: its personal fields sealed under the aggregate's
-        snapshot key (made again after an erasure destroyed the previous one)."""
+        snapshot key. Once an erasure destroyed that key, ``SubjectErasedError`` unless
+        ``renew``: a writer's state may have been loaded before the erasure and still hold what
+        it erased, so only a state replayed from the store since (retention's) makes a new key."""
         fields = self._states.get(aggregate_type)
         if not fields:
             return state
         subject = SNAPSHOT_SUBJECT + aggregate_id
-        key = self._write_key(subject, renew=True)
+        key = self._write_key(subject, renew=renew)
         sealed = envelope.seal(
             state, fields, subject=subject, key_id=key.key_id, cipher=self._cipher(key)
         )
@@ -280,7 +301,7 @@ class PersonalData:
         sealed = envelope.envelope_of(state)
         if sealed is None:
             return state, True
-        opened, how = self._open(sealed, envelope.without_envelope(state), _NOTHING_DECLARED)
+        opened, how = self._open(sealed, envelope.without_envelope(state), self._state_empty)
         return opened, how.status == OPEN
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chronicle.errors import InvalidEventError
+from chronicle.errors import InvalidEventError, SubjectErasedError
 from chronicle.events import NewEvent, RecordedEvent, Replay
 from chronicle.store.codec import canonical_object
 from chronicle.store.integrity import ENVELOPE
@@ -58,10 +58,10 @@ class CheckedStore:
     def personal_data(self) -> PersonalData | None:
         return self._personal
 
-    def scrub(self) -> None:
-        """Leave no copy of overwritten rows where the backend would keep one (SQLite: its
-        write-ahead log, checkpointed and truncated). Nothing to do for the others: a dump or
-        a backup of PostgreSQL holds live rows only."""
+    def scrub(self, tables: Sequence[str] = ()) -> None:
+        """After an erasure redacted rows of ``tables``, leave as few old copies of them as the
+        backend allows: SQLite checkpoints and truncates its write-ahead log, PostgreSQL
+        vacuums and analyzes those tables (see the README on freed space); nothing in memory."""
 
     def _open_event(self, event_type: str, data: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         """Stored ``data`` (holding an envelope) opened, as the row readers call it."""
@@ -237,12 +237,15 @@ class CheckedStore:
         aggregate_type: str,
         user_id: str | None,
         recorded_at: datetime,
+        seal_personal: bool = True,
     ) -> list[RecordedEvent]:
         """``append`` for history recorded elsewhere: the batch keeps ``recorded_at``.
 
         Everything else is the normal append (checks, limits, hash chain, an expected version
         required, a retry of the same batch returning the stored events); no inline handler
-        runs, so read models catch up by replay.
+        runs, so read models catch up by replay. ``seal_personal=False`` stores the events
+        exactly as given, personal fields in clear included: history whose recorded hashes
+        must stay what they were.
         """
         check_version(expected_version, "expected_version", allow_none=False)
         batch = prepare_append(
@@ -253,7 +256,7 @@ class CheckedStore:
             user_id=user_id,
             max_event_bytes=self._max_event_bytes,
             recorded_at=check_recorded_at(recorded_at),
-            personal=self._personal,
+            personal=self._personal if seal_personal else None,
         )
         return self._append(batch, None)
 
@@ -350,7 +353,11 @@ class CheckedStore:
     def save_snapshot(self, snapshot: Snapshot) -> None:
         check_name(snapshot.aggregate_id, "aggregate_id")
         check_version(snapshot.version, "version", allow_none=False)
-        self._save_snapshot(snapshot, self._stored_state(snapshot))
+        try:
+            state = self._stored_state(snapshot)
+        except SubjectErasedError:
+            return  # its personal data was erased: loads replay the events instead
+        self._save_snapshot(snapshot, state)
 
     def load_snapshot(self, aggregate_id: str, max_version: int | None = None) -> Snapshot | None:
         """The newest snapshot at or below ``max_version``; None also when the key of its

@@ -182,6 +182,7 @@ class EventImporter(Protocol):
         aggregate_type: str,
         user_id: str | None,
         recorded_at: datetime,
+        seal_personal: bool = True,
     ) -> list[RecordedEvent]:
         """An append (same checks, hash chain and idempotent retry) whose events all keep the
         timestamp ``recorded_at``: timezone-aware UTC, not in the future beyond a few minutes

@@ -126,7 +126,7 @@ def test_an_erasure_cut_short_after_its_event_is_completed_by_running_it_again(
         raise KeyStoreUnavailableError("the key store went away mid-erasure")
 
     with monkeypatch.context() as patch:
-        patch.setattr(keys, "erase", key_store_gone)
+        patch.setattr(keys, "erase_all", key_store_gone)
         assert_problem(erase(api, "alice"), 503)
     assert message_content(api, message["id"]) != "half erased"  # the read model is redacted
     response = erase(api, "alice")

@@ -110,3 +110,44 @@ def test_an_export_of_sealed_events_imports_sealed_with_the_same_hashes(
     )
     assert copied.hash == event.hash
     assert copied.data["content"] == "exported words"
+
+
+def test_a_snapshot_saved_after_its_key_was_erased_is_not_kept_under_a_new_key(
+    sealed_store: EventStore, personal: PersonalData
+) -> None:
+    repository = Repository(sealed_store, Message, snapshot_interval=1)
+    message = Message.create("loaded before the erasure", "ana")
+    repository.save(message, user_id="user_ana")
+    personal.keys.erase(SNAPSHOT_SUBJECT + message.id, erased_by=None, reason="erasure of ana")
+    message.edit("still in the writer's hands")
+    repository.save(message, user_id="user_bo")  # its snapshot would hold the erased text
+    keys = personal.keys.keys_of(SNAPSHOT_SUBJECT + message.id)
+    assert [type(key).__name__ for key in keys] == ["ErasedKey"]
+    assert sealed_store.load_snapshot(message.id) is None
+
+
+def test_history_imported_with_its_hashes_keeps_them_and_is_stored_as_it_was(
+    sealed_store: EventStore,
+) -> None:
+    from chronicle.importing.entries import entry_from_export
+    from chronicle.importing.importer import import_history
+    from chronicle.store.memory import MemoryEventStore
+
+    plain = MemoryEventStore()  # a store from before sealing: the content in clear
+    event = MessageCreated(content="in clear before", username="ana", message_type="text")
+    plain.append(
+        "message_" + "1" * 32,
+        [chat_events.to_new_event(event)],
+        expected_version=0,
+        aggregate_type="Message",
+        user_id="user_ana",
+    )
+    [source] = plain.get_events_for_aggregate("message_" + "1" * 32)
+    document = {**source.to_dict(), "timestamp": source.timestamp.isoformat()}
+    report = import_history(sealed_store, [entry_from_export(document, "line 1")])
+    assert report.imported == 1
+    [imported] = sealed_store.get_events_for_aggregate("message_" + "1" * 32)
+    assert imported.hash == source.hash and imported.personal is None
+    assert imported.data["content"] == "in clear before"
+    again = import_history(sealed_store, [entry_from_export(document, "line 1")])
+    assert again.already_stored == 1  # the documented resume still works

@@ -25,7 +25,7 @@ from chronicle.chat.actors import Actors
 from chronicle.chat.domain import CHAT_AGGREGATES
 from chronicle.chat.domain.ids import ID_SHAPE
 from chronicle.chat.project_at import project_at
-from chronicle.chat.wiring import snapshot_check
+from chronicle.chat.wiring import audit_checks
 from chronicle.errors import AggregateNotYetCreatedError, InvalidEventError, UnknownAggregateError
 from chronicle.events import RecordedEvent
 from chronicle.history import archived_up_to, compare, history, state_at, state_at_version
@@ -358,7 +358,7 @@ def verify(who: Auditor, services: AuditServices) -> dict[str, Any]:
         chat.store,
         trusted_keys=chat.trusted_keys,
         evidence=seal_evidence_from(chat.settings),
-        snapshot_check=snapshot_check(chat.store),
+        snapshot_check=audit_checks(chat.store, chat.settings),
     )
 
 

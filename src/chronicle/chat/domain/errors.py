@@ -37,3 +37,7 @@ class InvalidTransitionError(DomainError):
         self.old_status = old_status
         self.new_status = new_status
         super().__init__(f"a {aggregate_type} cannot go from {old_status!r} to {new_status!r}")
+
+
+class UserErasedError(DomainError):
+    """The user's personal data was erased: the user takes no new personal data."""

@@ -12,7 +12,7 @@ import re
 from typing import Any, Self
 
 from chronicle.aggregate import Aggregate
-from chronicle.chat.domain.errors import InvalidUserError
+from chronicle.chat.domain.errors import InvalidUserError, UserErasedError
 from chronicle.chat.domain.events import (
     PersonalDataErased,
     UserCreated,
@@ -84,6 +84,8 @@ class User(Aggregate):
         """Change ``username``, ``email`` and/or ``role``."""
         if self.version == 0:
             raise InvalidUserError(f"user {self.id} does not exist yet")
+        if self.erased:
+            raise UserErasedError(f"user {self.id} was erased: it takes no new personal data")
         unknown = sorted(set(updates) - set(UPDATABLE))
         if unknown:
             raise InvalidUserError(
@@ -97,12 +99,19 @@ class User(Aggregate):
         if changed:
             self._record(UserUpdated(updates=changed))
 
+    @property
+    def erased(self) -> bool:
+        """Whether this user's personal data was erased (a username cannot start with ``[``)."""
+        return self.username.startswith("[erased on ")
+
     def erase(
         self, *, reason: str, erased_on: str, key_ids: list[str], aggregates: list[str]
     ) -> None:
         """Record that this user's personal data is erased (the keys are destroyed after)."""
         if self.version == 0:
             raise InvalidUserError(f"user {self.id} does not exist yet")
+        if self.erased:
+            raise UserErasedError(f"the personal data of user {self.id} is erased already")
         self._record(
             PersonalDataErased(
                 reason=reason, erased_on=erased_on, key_ids=key_ids, aggregates=aggregates

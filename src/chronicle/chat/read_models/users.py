@@ -35,5 +35,11 @@ class UsersReadModel(AggregateReadModel):
 
     @handles(PersonalDataErased)
     def erased(self, session: Session, event: PersonalDataErased, recorded: RecordedEvent) -> None:
+        """Whatever version the row is at (a write that raced the erasure included): applied
+        again, it redacts again."""
         erased = erased_text(event.erased_on)
-        self.update(session, recorded, username=erased, email=erased)
+        session.execute(
+            f"UPDATE {self.t(self.table)} SET username = :erased, email = :erased WHERE id = :id",
+            {"erased": erased, "id": recorded.aggregate_id},
+        )
+        self.touch(session, recorded)

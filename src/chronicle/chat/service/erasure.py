@@ -8,6 +8,7 @@ destroyed (see :class:`chronicle.personal.erasure.Erasure`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -112,7 +113,38 @@ def erase_user(
         record=record,
         hold=lambda subject, aggregates: _hold_on(chat, subject, aggregates),
         archived=lambda subject: _archived_events_of(chat, subject),
-        scrub=chat.store.scrub,  # type: ignore[attr-defined]
+        scrub=lambda: chat.store.scrub(_redacted_tables(chat)),  # type: ignore[attr-defined]
     )
     _erasure_event(chat, user_id)  # an unknown user is refused before anything is looked up
-    return erasure.erase(user_id, reason=reason, erased_by=erased_by)
+    result = erasure.erase(user_id, reason=reason, erased_by=erased_by)
+    _redact_again(chat, result, wait=min(personal.cache_seconds, MAX_WAIT))
+    return result
+
+
+MAX_WAIT = 5.0
+"""The longest an erasure waits for other processes' key caches before it redacts again."""
+
+
+def _redact_again(chat: ChatContext, result: ErasureResult, *, wait: float) -> None:
+    """Redact the inline read models once more after other processes' key caches expired: a
+    write that sealed with a cached key while the erasure ran, and put its plaintext in a read
+    model, is redacted too. (The erasure event's handlers redact whatever the row's version.)"""
+    if result.recorded is None or not chat.inline:
+        return
+    time.sleep(wait)
+    with chat.store.session() as session:
+        chat.inline(session, [result.recorded])
+    chat.store.scrub(_redacted_tables(chat))  # type: ignore[attr-defined]
+
+
+def _redacted_tables(chat: ChatContext) -> list[str]:
+    """The tables an erasure changes: the inline read models', the user's login and its
+    attempts (what a vacuum must clean, not the whole log)."""
+    from chronicle.chat.service import credentials, throttle
+
+    tables = [
+        projection.t(table.name)
+        for projection in chat.inline.projections
+        for table in projection.tables
+    ]
+    return [*tables, credentials.TABLE, credentials.GENERATIONS, throttle.TABLE]

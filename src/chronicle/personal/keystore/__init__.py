@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -24,7 +24,7 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from chronicle.errors import ChronicleError
+from chronicle.errors import KeyStoreUnavailableError
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +47,22 @@ class ErasedKey:
     reason: str
 
 
-KeyState = DataKey | ErasedKey
+@dataclass(frozen=True, slots=True)
+class UnusableKey:
+    """A live key whose wrapped bytes do not open (the wrong key-encryption key, or a key store
+    altered behind Chronicle's back): what it seals reads as unreadable, never as an error."""
+
+    key_id: str
+    subject: str
+    problem: str
 
 
-class KeyWrapError(ChronicleError):
+KeyState = DataKey | ErasedKey | UnusableKey
+
+
+class KeyWrapError(KeyStoreUnavailableError):
     """A wrapped key does not open with this key-encryption key (the wrong
-    CHRONICLE_KEY_ENCRYPTION_KEY, or an altered key store)."""
+    CHRONICLE_KEY_ENCRYPTION_KEY, or an altered key store): personal writes stop (503)."""
 
 
 def new_key_id() -> str:
@@ -101,6 +111,17 @@ class KeyStore(Protocol):
     def erase(self, subject: str, *, erased_by: str | None, reason: str) -> list[ErasedKey]:
         """Destroy the subject's live keys; the tombstones of those it destroyed (none when it
         had no live key)."""
+        ...
+
+    def erase_all(
+        self, subjects: Sequence[str], *, erased_by: str | None, reason: str
+    ) -> list[ErasedKey]:
+        """:meth:`erase` for several subjects in one transaction (and one clean-up after)."""
+        ...
+
+    def tombstones(self) -> list[ErasedKey]:
+        """Every destroyed key, oldest first (what ``chronicle verify`` holds against the
+        erasures the log records)."""
         ...
 
     def close(self) -> None: ...

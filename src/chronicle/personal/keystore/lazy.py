@@ -7,7 +7,7 @@ a personal write or read in that time fails with ``KeyStoreUnavailableError`` (5
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 from chronicle.personal.keystore import DataKey, ErasedKey, KeyState, KeyStore
 
@@ -39,6 +39,14 @@ class LazyKeyStore:
 
     def erase(self, subject: str, *, erased_by: str | None, reason: str) -> list[ErasedKey]:
         return self._opened().erase(subject, erased_by=erased_by, reason=reason)
+
+    def erase_all(
+        self, subjects: Sequence[str], *, erased_by: str | None, reason: str
+    ) -> list[ErasedKey]:
+        return self._opened().erase_all(subjects, erased_by=erased_by, reason=reason)
+
+    def tombstones(self) -> list[ErasedKey]:
+        return self._opened().tombstones()
 
     def close(self) -> None:
         with self._lock:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from chronicle.errors import SubjectErasedError
@@ -29,7 +29,8 @@ class MemoryKeyStore:
                     continue
                 if isinstance(state, DataKey):
                     return state
-                erased = state
+                if isinstance(state, ErasedKey):
+                    erased = state
             if erased is not None and not renew:
                 raise SubjectErasedError(subject, erased.erased_at.date().isoformat())
             key = DataKey(new_key_id(), subject, new_data_key())
@@ -44,13 +45,23 @@ class MemoryKeyStore:
         with self._lock:
             return [state for state in self._keys.values() if state.subject == subject]
 
+    def tombstones(self) -> list[ErasedKey]:
+        with self._lock:
+            found = [state for state in self._keys.values() if isinstance(state, ErasedKey)]
+        return sorted(found, key=lambda key: (key.erased_at, key.key_id))
+
     def erase(self, subject: str, *, erased_by: str | None, reason: str) -> list[ErasedKey]:
-        now = datetime.now(UTC)
+        return self.erase_all([subject], erased_by=erased_by, reason=reason)
+
+    def erase_all(
+        self, subjects: Sequence[str], *, erased_by: str | None, reason: str
+    ) -> list[ErasedKey]:
+        now, wanted = datetime.now(UTC), set(subjects)
         with self._lock:
             erased = [
-                ErasedKey(state.key_id, subject, now, erased_by, reason)
+                ErasedKey(state.key_id, state.subject, now, erased_by, reason)
                 for state in self._keys.values()
-                if state.subject == subject and isinstance(state, DataKey)
+                if state.subject in wanted and not isinstance(state, ErasedKey)
             ]
             for tombstone in erased:
                 self._keys[tombstone.key_id] = tombstone

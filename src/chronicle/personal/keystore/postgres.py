@@ -4,7 +4,7 @@ the schema can be granted to a role of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -106,9 +106,7 @@ class PostgresKeyStore:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"dk:{subject}",))
             row = conn.execute(self._sql(rows.ACTIVE_KEY), (subject,)).fetchone()
             if row is not None:
-                key = self._key(row)
-                assert isinstance(key, DataKey)
-                return key
+                return rows.live_key(self._key(row))
             if not renew:
                 erased = conn.execute(self._sql(rows.LATEST_TOMBSTONE), (subject,)).fetchone()
                 if erased is not None:
@@ -143,11 +141,27 @@ class PostgresKeyStore:
             ]
         )
 
+    def tombstones(self) -> list[ErasedKey]:
+        return self._run(
+            lambda conn: [
+                key
+                for key in map(self._key, conn.execute(self._sql(rows.TOMBSTONES)).fetchall())
+                if isinstance(key, ErasedKey)
+            ]
+        )
+
     def erase(self, subject: str, *, erased_by: str | None, reason: str) -> list[ErasedKey]:
+        return self.erase_all([subject], erased_by=erased_by, reason=reason)
+
+    def erase_all(
+        self, subjects: Sequence[str], *, erased_by: str | None, reason: str
+    ) -> list[ErasedKey]:
         def work(conn: psycopg.Connection[Any]) -> list[ErasedKey]:
-            erased = conn.execute(
-                self._sql(rows.ERASE), (datetime.now(UTC), erased_by, reason, subject)
-            ).fetchall()
+            now, erased = datetime.now(UTC), []
+            for subject in subjects:
+                erased += conn.execute(
+                    self._sql(rows.ERASE), (now, erased_by, reason, subject)
+                ).fetchall()
             return [key for key in map(self._key, erased) if isinstance(key, ErasedKey)]
 
         tombstones = self._run(work)

@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chronicle.personal.keystore import DataKey, ErasedKey, KeyState, unwrap
+from chronicle.personal.keystore import (
+    DataKey,
+    ErasedKey,
+    KeyState,
+    KeyWrapError,
+    UnusableKey,
+    unwrap,
+)
 
 COLUMNS = "key_id, subject, wrapped, created_at, erased_at, erased_by, reason"
 
@@ -17,6 +24,9 @@ ACTIVE_KEY = f"SELECT {COLUMNS} FROM {{table}} WHERE subject = {{p}} AND erased_
 LATEST_TOMBSTONE = (
     f"SELECT {COLUMNS} FROM {{table}} WHERE subject = {{p}} AND erased_at IS NOT NULL "
     "ORDER BY erased_at DESC LIMIT 1"
+)
+TOMBSTONES = (
+    f"SELECT {COLUMNS} FROM {{table}} WHERE erased_at IS NOT NULL ORDER BY erased_at, key_id"
 )
 KEYS_OF = f"SELECT {COLUMNS} FROM {{table}} WHERE subject = {{p}} ORDER BY created_at, key_id"
 ERASE = (
@@ -29,7 +39,18 @@ def key_from(row: tuple[Any, ...], kek: bytes, timestamp: Any) -> KeyState:
     key_id, subject, wrapped, _created, erased_at, erased_by, reason = row
     if erased_at is not None:
         return ErasedKey(key_id, subject, timestamp(erased_at), erased_by, reason or "")
-    return DataKey(key_id, subject, unwrap(kek, key_id, subject, bytes(wrapped)))
+    try:
+        return DataKey(key_id, subject, unwrap(kek, key_id, subject, bytes(wrapped)))
+    except KeyWrapError as exc:
+        return UnusableKey(key_id, subject, str(exc))
+
+
+def live_key(state: KeyState) -> DataKey:
+    """The subject's active key, as a writer needs it (``KeyWrapError`` when it does not open)."""
+    if isinstance(state, UnusableKey):
+        raise KeyWrapError(state.problem)
+    assert isinstance(state, DataKey)
+    return state
 
 
 def as_datetime(value: Any) -> datetime:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -98,9 +98,7 @@ class SQLiteKeyStore:
         def work(db: sqlite3.Connection) -> DataKey:
             row = db.execute(_sql(rows.ACTIVE_KEY), (subject,)).fetchone()
             if row is not None:
-                key = self._key(row)
-                assert isinstance(key, DataKey)
-                return key
+                return rows.live_key(self._key(row))
             if not renew:
                 erased = db.execute(_sql(rows.LATEST_TOMBSTONE), (subject,)).fetchone()
                 if erased is not None:
@@ -132,16 +130,33 @@ class SQLiteKeyStore:
             lambda db: [self._key(row) for row in db.execute(_sql(rows.KEYS_OF), (subject,))]
         )
 
+    def tombstones(self) -> list[ErasedKey]:
+        return self._run(
+            lambda db: [
+                key
+                for key in map(self._key, db.execute(_sql(rows.TOMBSTONES)).fetchall())
+                if isinstance(key, ErasedKey)
+            ]
+        )
+
     def erase(self, subject: str, *, erased_by: str | None, reason: str) -> list[ErasedKey]:
+        return self.erase_all([subject], erased_by=erased_by, reason=reason)
+
+    def erase_all(
+        self, subjects: Sequence[str], *, erased_by: str | None, reason: str
+    ) -> list[ErasedKey]:
         now = datetime.now(UTC).isoformat()
 
         def work(db: sqlite3.Connection) -> list[ErasedKey]:
-            erased = db.execute(_sql(rows.ERASE), (now, erased_by, reason, subject)).fetchall()
+            erased = []
+            for subject in subjects:
+                erased += db.execute(_sql(rows.ERASE), (now, erased_by, reason, subject)).fetchall()
             return [key for key in map(self._key, erased) if isinstance(key, ErasedKey)]
 
         tombstones = self._run(work)
-        with self._lock:
-            self._db.execute("VACUUM")  # no free page keeps the overwritten key either
+        if tombstones:
+            with self._lock:
+                self._db.execute("VACUUM")  # no free page keeps the overwritten keys either
         return tombstones
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ the shared SQL core.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -183,13 +183,15 @@ class PostgresEventStore(SQLStore):
     def _size_bytes(self) -> int:
         return int(self._scalar("SELECT pg_total_relation_size('chronicle_events')"))
 
-    def scrub(self) -> None:
-        """VACUUM every table of the store's schema: the row versions an erasure's redaction
-        left behind are removed from the data files, not only hidden from dumps."""
+    def scrub(self, tables: Sequence[str] = ()) -> None:
+        """VACUUM (ANALYZE) ``tables`` (every table of the store's schema when none are named):
+        the row versions an erasure's redaction left behind are removed, and the planner's
+        sampled values (``pg_statistic``, which held some of the redacted text) are taken again
+        from what is left."""
         with DIALECT.errors(), self._pool.connection() as conn:
-            tables = conn.execute(_OWN_TABLES).fetchall()
-            for (table,) in tables:
-                conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
+            own = [row[0] for row in conn.execute(_OWN_TABLES).fetchall()]
+            for table in [name for name in own if name in tables] if tables else own:
+                conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
 
     @contextmanager
     def _raw(self) -> Iterator[Callable[[str, Any], list[tuple[Any, ...]]]]:

@@ -57,7 +57,8 @@ class RetentionTables:
         instant = self.dialect.instant(now_utc())
         with self.session() as session:  # type: ignore[attr-defined]
             for snapshot in snapshots:
-                state = self._stored_state(snapshot)  # type: ignore[attr-defined]
+                # Replayed from the store just now: after an erasure, a new key seals it.
+                state = self._stored_state(snapshot, renew=True)  # type: ignore[attr-defined]
                 key = {"aggregate_id": snapshot.aggregate_id, "version": snapshot.version}
                 session.execute(
                     self._sql.save_snapshot,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -133,7 +133,7 @@ class SQLiteEventStore(SQLStore):
     def _size_bytes(self) -> int:
         return self._connections.size_bytes()
 
-    def scrub(self) -> None:
+    def scrub(self, tables: Sequence[str] = ()) -> None:
         """Checkpoint and truncate the write-ahead log (see :meth:`CheckedStore.scrub`); with
         ``secure_delete`` on, the file itself keeps no overwritten text."""
         with DIALECT.errors():
