@@ -16,8 +16,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from chronicle.bootstrap import open_store, personal_data_for
-from chronicle.chat.wiring import chat_personal_policy
+from chronicle.bootstrap import open_store
 from chronicle.config import load_settings
 from chronicle.store.memory import MemoryEventStore
 from chronicle.store.ports import Capabilities, EventStore
@@ -103,9 +102,7 @@ def make_store(store_url: str) -> Iterator[Callable[..., EventStore]]:
 
     def make(**overrides: object) -> EventStore:
         settings = load_settings(**overrides) if overrides else load_settings()
-        # As the chat service opens it: its personal fields sealed, with the same key store.
-        personal = personal_data_for(chat_personal_policy(), store_url, settings)
-        store = open_store(store_url, settings=settings, personal=personal)
+        store = open_store(store_url, settings=settings)
         opened.append(store)
         return store
 

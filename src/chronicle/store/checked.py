@@ -77,11 +77,14 @@ class CheckedStore:
         data, opened = self._open_event(event.event_type, dict(event.data))
         return dataclasses.replace(event, data=data, personal=opened)
 
-    def _stored_state(self, snapshot: Snapshot) -> bytes:
-        """A snapshot's state as stored: canonical JSON, its personal fields sealed."""
+    def _stored_state(self, snapshot: Snapshot, *, renew: bool = False) -> bytes:
+        """A snapshot's state as stored: canonical JSON, its personal fields sealed
+        (``SubjectErasedError`` once an erasure destroyed its key, unless ``renew``)."""
         state = snapshot.state
         if self._personal is not None:
-            state = self._personal.seal_state(snapshot.aggregate_type, snapshot.aggregate_id, state)
+            state = self._personal.seal_state(
+                snapshot.aggregate_type, snapshot.aggregate_id, state, renew=renew
+            )
         return canonical_object(state, "snapshot state")
 
     def _opened_snapshot(self, snapshot: Snapshot) -> tuple[Snapshot, bool]:

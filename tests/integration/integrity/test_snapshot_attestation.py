@@ -18,6 +18,7 @@ import orjson
 import psycopg
 import pytest
 from tests.integration.api.conftest import settings_for, start
+from tests.support.stores import chat_store
 
 from chronicle import EventStore, NewEvent, Snapshot
 from chronicle.bootstrap import open_store
@@ -266,19 +267,21 @@ def test_the_audit_state_route_ignores_a_snapshot_row_inserted_into_the_table(
                 f"/messages/{message['id']}", json={"content": content}, headers=api.as_("alice")
             )
             assert response.status_code == 200, response.text
-        genuine = load_aggregate(store, Message, message["id"], to_version=3).snapshot_state()
+        reader = chat_store(store_url)  # reads what the service sealed, as the worker does
+        genuine = load_aggregate(reader, Message, message["id"], to_version=3).snapshot_state()
         insert_snapshot(forge, store, message["id"], 3, {**genuine, "content": "forged"})
         url = f"/audit/{message['id']}/state"
         auditor = api.as_("auditor")
         body = api.client.get(url, params={"version": 3}, headers=auditor).json()
         assert (body["version"], body["state"]["content"]) == (3, "two")
         assert api.client.get(url, headers=auditor).json()["state"]["content"] == "three"
-        sealed(store)
-        attestor_for(store).run_once()  # attests the genuine snapshots at 2 and 4 only
+        sealed(reader)
+        attestor_for(reader).run_once()  # attests the genuine snapshots at 2 and 4 only
         body = api.client.get(url, params={"version": 3}, headers=auditor).json()
         assert body["state"]["content"] == "two"
-        problems = check_snapshots(store, replay_from(store, CHAT_AGGREGATES))
+        problems = check_snapshots(reader, replay_from(reader, CHAT_AGGREGATES))
         assert [(p.aggregate_id, p.version) for p in problems] == [(message["id"], 3)]
+        reader.close()
 
 
 # -- forged attestations -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from chronicle.retention import archive
 from tests.integration.cli.subprocesses import run_chronicle, store_env
 from tests.support.chat_history import sentence
 from tests.support.old_history import sealed_whole
+from tests.support.stores import chat_store
 
 pytestmark = pytest.mark.needs("retention")
 
@@ -59,8 +60,9 @@ def archived_events(root: Path) -> dict[str, bytes]:
 
 
 def test_a_retention_run_killed_at_random_points_loses_nothing(
-    store: EventStore, store_url: str, tmp_path: Path
+    store_url: str, tmp_path: Path
 ) -> None:
+    store = chat_store(store_url)  # as `chronicle retention` opens it: personal fields sealed
     rng = random.Random(20261201)
     root = tmp_path / "archive"
     root.mkdir()
