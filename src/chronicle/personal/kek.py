@@ -38,20 +38,36 @@ def new_kek_text() -> str:
 
 
 def kek_from_file(path: Path) -> bytes:
-    """The key in ``path``, made there (readable by its owner only) when it does not exist."""
+    """The key in ``path``, made there (readable by its owner only) when it does not exist.
+
+    A new key is written whole to a file of its own and then linked to ``path``, which fails if
+    another process got there first: a reader never sees a half-written key, and two processes
+    starting at once end with the same key.
+    """
+    if path.exists():
+        return parse_kek(path.read_text())
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return parse_kek(path.read_text())
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(new_kek_text() + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(draft, path)
+            made = True
+        except FileExistsError:
+            made = False
+        finally:
+            draft.unlink()
     except OSError as exc:
         raise ConfigurationError(VARIABLE, f"is not set, and {path} cannot be made: {exc}") from exc
-    with os.fdopen(descriptor, "w") as file:
-        file.write(new_kek_text() + "\n")
-    log.warning(
-        "%s is not set: made a key-encryption key in %s; set the variable in production and "
-        "keep the key apart from backups of the key store",
-        VARIABLE,
-        path,
-    )
+    if made:
+        log.warning(
+            "%s is not set: made a key-encryption key in %s; set the variable in production and "
+            "keep the key apart from backups of the key store",
+            VARIABLE,
+            path,
+        )
     return parse_kek(path.read_text())

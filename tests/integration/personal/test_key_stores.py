@@ -19,7 +19,15 @@ import pytest
 
 from chronicle.errors import ConfigurationError, KeyStoreUnavailableError, SubjectErasedError
 from chronicle.personal.kek import kek_from_file, new_kek_text, parse_kek
-from chronicle.personal.keystore import DataKey, ErasedKey, KeyStore, KeyWrapError, unwrap, wrap
+from chronicle.personal.keystore import (
+    DataKey,
+    ErasedKey,
+    KeyStore,
+    KeyWrapError,
+    UnusableKey,
+    unwrap,
+    wrap,
+)
 from chronicle.personal.keystore.lazy import LazyKeyStore
 from chronicle.personal.keystore.memory import MemoryKeyStore
 from chronicle.personal.keystore.postgres import PostgresKeyStore
@@ -296,8 +304,11 @@ def test_a_tombstone_survives_opening_the_store_again(open_sql_keys: Opener) -> 
 def test_a_wrong_key_encryption_key_does_not_open_the_keys(open_sql_keys: Opener) -> None:
     live = open_sql_keys().active_key("user_alice")
     wrong = open_sql_keys(kek=OTHER_KEK)
-    with pytest.raises(KeyWrapError, match="CHRONICLE_KEY_ENCRYPTION_KEY"):
-        wrong.keys([live.key_id])
+    # A read gets a key it can name but not use (its data then reads as unreadable) ...
+    unusable = wrong.keys([live.key_id])[live.key_id]
+    assert isinstance(unusable, UnusableKey)
+    assert "CHRONICLE_KEY_ENCRYPTION_KEY" in unusable.problem
+    # ... a writer is refused: nothing is sealed under a key nobody can unwrap.
     with pytest.raises(KeyWrapError):
         wrong.active_key("user_alice")
 
@@ -331,8 +342,9 @@ def test_a_wrapped_key_moved_to_another_subjects_row_does_not_open(tmp_path: Pat
                 (alice.key_id, bob.key_id),
             )
         db.close()
+        assert isinstance(store.keys([bob.key_id])[bob.key_id], UnusableKey)
         with pytest.raises(KeyWrapError):
-            store.keys([bob.key_id])
+            store.active_key("user_bob")
     finally:
         store.close()
 

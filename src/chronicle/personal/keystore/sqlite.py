@@ -75,10 +75,12 @@ class SQLiteKeyStore:
                 f"cannot open the key store {self.path!r}: {exc} (CHRONICLE_KEY_STORE_URL)"
             ) from exc
 
-    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _run(self, work: Callable[[sqlite3.Connection], T], *, writes: bool = True) -> T:
+        """``work`` in one transaction: a write takes the file's write lock at once (``BEGIN
+        IMMEDIATE``), a read does not, so readers never wait behind another process's writes."""
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
                 try:
                     result = work(self._db)
                 except BaseException:
@@ -122,12 +124,14 @@ class SQLiteKeyStore:
         return self._run(
             lambda db: {
                 row[0]: self._key(row) for row in db.execute(_KEYS_BY_ID, (ids,)).fetchall()
-            }
+            },
+            writes=False,
         )
 
     def keys_of(self, subject: str) -> list[KeyState]:
         return self._run(
-            lambda db: [self._key(row) for row in db.execute(_sql(rows.KEYS_OF), (subject,))]
+            lambda db: [self._key(row) for row in db.execute(_sql(rows.KEYS_OF), (subject,))],
+            writes=False,
         )
 
     def tombstones(self) -> list[ErasedKey]:
