@@ -41,7 +41,7 @@ class Personal:
             if not path or path.count(".") > 1:
                 raise ValueError(f"a personal field is a name or parent.child, not {path!r}")
 
-    def subject_of(self, aggregate_id: str, user_id: str | None, event_type: str) -> str:
+    def subject_of(self, aggregate_id: str, user_id: str | None) -> str:
         """Whose the data is: the actor, or the aggregate (also when no actor is named: what
         an anonymous append holds belongs to no user, and is still never stored in clear)."""
         if self.subject == "actor" and user_id:

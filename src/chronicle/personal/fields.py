@@ -10,9 +10,7 @@ import copy
 from typing import Any
 
 from chronicle.events import JSONObject
-from chronicle.store.integrity import ENVELOPE
-
-_UNSEALED = ("ciphertext",)
+from chronicle.store.integrity import ENVELOPE, UNSEALED
 
 
 def take(data: JSONObject, path: str) -> tuple[bool, Any]:
@@ -50,7 +48,7 @@ def envelope_of(data: JSONObject) -> JSONObject | None:
 
 
 def header_of(envelope: JSONObject) -> JSONObject:
-    return {name: value for name, value in envelope.items() if name not in _UNSEALED}
+    return {name: value for name, value in envelope.items() if name not in UNSEALED}
 
 
 def without_envelope(data: JSONObject) -> JSONObject:

@@ -201,7 +201,7 @@ class PersonalData:
             return None
         if not any(_has(data, path) for path in declared.fields):
             return None
-        subject = declared.subject_of(aggregate_id, user_id, event_type)
+        subject = declared.subject_of(aggregate_id, user_id)
         key = self._write_key(subject)
         return envelope.seal(
             data, declared.fields, subject=subject, key_id=key.key_id, cipher=self._cipher(key)

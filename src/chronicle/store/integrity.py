@@ -24,7 +24,8 @@ GENESIS = bytes(32)
 ENVELOPE = "$personal"
 """The key of ``data`` under which an event's sealed personal fields are stored."""
 _ENVELOPE_KEY = b'"$personal":'
-_UNSEALED = ("ciphertext",)
+UNSEALED = ("ciphertext",)
+"""The envelope's parts the hash does not cover (its committed form leaves them out)."""
 
 
 def committed_bytes(data: bytes) -> bytes:
@@ -35,9 +36,9 @@ def committed_bytes(data: bytes) -> bytes:
         return data
     document = orjson.loads(data)
     envelope = document.get(ENVELOPE) if type(document) is dict else None
-    if type(envelope) is not dict or not any(name in envelope for name in _UNSEALED):
+    if type(envelope) is not dict or not any(name in envelope for name in UNSEALED):
         return data
-    document[ENVELOPE] = {k: v for k, v in envelope.items() if k not in _UNSEALED}
+    document[ENVELOPE] = {k: v for k, v in envelope.items() if k not in UNSEALED}
     return canonical_json(document, "data")
 
 
