@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 JSONObject = dict[str, Any]
 
@@ -82,8 +82,13 @@ class RecordedEvent:
     @property
     def stored_data(self) -> JSONObject:
         """``data`` as the store keeps it: with sealed personal fields, their envelope (what the
-        integrity hash is computed from, and what archives and proofs carry)."""
-        return self.data if self.personal is None else self.personal.stored(self.data)
+        integrity hash is computed from, and what archives and proofs carry). Asking for it
+        does not open the sealed fields of an event read from the store."""
+        data = _DATA_SLOT.__get__(self)
+        if type(data) is Unopened:
+            return data.reader.stored(data.raw)
+        personal = _PERSONAL_SLOT.__get__(self)
+        return data if personal is None else personal.stored(data)
 
     @property
     def correlation_id(self) -> str | None:
@@ -97,6 +102,17 @@ class RecordedEvent:
 
     def to_dict(self) -> JSONObject:
         """A JSON-ready dict of the event and its envelope (the timestamp as ISO-8601)."""
+        document = self._document(self.data)
+        if self.personal is not None:
+            document["personal"] = self.personal.to_dict()
+        return document
+
+    def to_stored_dict(self) -> JSONObject:
+        """:meth:`to_dict` with ``data`` as stored (sealed fields in their envelope): the form
+        that archives and proofs carry and that verifies without any key (nothing is opened)."""
+        return self._document(self.stored_data)
+
+    def _document(self, data: JSONObject) -> JSONObject:
         return {
             "event_id": self.event_id,
             "aggregate_id": self.aggregate_id,
@@ -106,21 +122,75 @@ class RecordedEvent:
             "position": self.position,
             "timestamp": self.timestamp.isoformat(),
             "user_id": self.user_id,
-            "data": self.data,
+            "data": data,
             "metadata": self.metadata,
             "schema_version": self.schema_version,
             "partition": self.partition,
             "hash": self.hash.hex(),
-            **({"personal": self.personal.to_dict()} if self.personal is not None else {}),
         }
 
-    def to_stored_dict(self) -> JSONObject:
-        """:meth:`to_dict` with ``data`` as stored (sealed fields in their envelope): the form
-        that archives and proofs carry and that verifies without any key."""
-        document = self.to_dict()
-        document["data"] = self.stored_data
-        document.pop("personal", None)
-        return document
+
+class SealedReader(Protocol):
+    """Turns the stored bytes of an event whose data holds sealed personal fields into its
+    stored form, or into its data opened and how it opened (see :class:`Unopened`)."""
+
+    def stored(self, raw: bytes) -> JSONObject: ...
+
+    def open(self, event_type: str, raw: bytes) -> tuple[JSONObject, Any]: ...
+
+
+class Unopened:
+    """A read event's stored data, as bytes, while its sealed personal fields are not opened:
+    they are opened the first time the event's ``data`` or ``personal`` is asked for (see
+    :mod:`chronicle.personal`), by the store's :class:`SealedReader`.
+
+    What needs only the stored form (the relay, archives, proofs, the chain check) then never
+    decrypts, and a page of events costs its decoding and decryption only for the events a
+    caller looks into. Two threads opening the same event at once each decode the bytes and get
+    equal results.
+    """
+
+    __slots__ = ("event_type", "raw", "reader")
+
+    def __init__(self, reader: SealedReader, event_type: str, raw: bytes) -> None:
+        self.reader = reader
+        self.event_type = event_type
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"Unopened({self.event_type!r})"
+
+
+_DATA_SLOT: Any = vars(RecordedEvent)["data"]  # the slots' own descriptors
+_PERSONAL_SLOT: Any = vars(RecordedEvent)["personal"]
+
+
+def _open_slots(event: RecordedEvent, data: Unopened) -> None:
+    opened, personal = data.reader.open(data.event_type, data.raw)
+    _PERSONAL_SLOT.__set__(event, personal)
+    _DATA_SLOT.__set__(event, opened)
+
+
+def _get_data(event: RecordedEvent) -> JSONObject:
+    data = _DATA_SLOT.__get__(event)
+    if type(data) is Unopened:
+        _open_slots(event, data)
+        data = _DATA_SLOT.__get__(event)
+    return data
+
+
+def _get_personal(event: RecordedEvent) -> Any:
+    data = _DATA_SLOT.__get__(event)
+    if type(data) is Unopened:
+        _open_slots(event, data)
+    return _PERSONAL_SLOT.__get__(event)
+
+
+# ``data`` and ``personal`` read through their slots, opening an Unopened on the way; the
+# frozen class still refuses every assignment (its __setattr__), while its own __init__ and
+# pickling set them through object.__setattr__, which these setters pass to the slots.
+setattr(RecordedEvent, "data", property(_get_data, _DATA_SLOT.__set__))  # noqa: B010
+setattr(RecordedEvent, "personal", property(_get_personal, _PERSONAL_SLOT.__set__))  # noqa: B010
 
 
 class _RecordedSlots:

@@ -6,9 +6,10 @@ import dataclasses
 import pickle
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
-from chronicle.events import RecordedEvent, recorded_event
+from chronicle.events import RecordedEvent, Unopened, recorded_event
 
 FIELDS = (
     "0b6b8f7e-8c1d-4c5e-9a57-3f2f4b1c2d3e",
@@ -51,3 +52,35 @@ def test_an_event_built_for_a_read_is_copied_replaced_and_pickled_like_any_other
     built = recorded_event(*FIELDS)
     assert dataclasses.replace(built, version=4).version == 4 and built.version == 3
     assert pickle.loads(pickle.dumps(built)) == built
+
+
+class CountingReader:
+    """Reads stored bytes as a store's reader does, counting the events it opens."""
+
+    def __init__(self) -> None:
+        self.openings: list[str] = []
+
+    def stored(self, raw: bytes) -> dict[str, object]:
+        loaded: dict[str, object] = orjson.loads(raw)
+        return loaded
+
+    def open(self, event_type: str, raw: bytes) -> tuple[dict[str, object], str]:
+        self.openings.append(event_type)
+        data = self.stored(raw)
+        del data["$personal"]
+        return {**data, "content": "hi"}, "how it opened"
+
+
+def test_data_read_unopened_is_opened_once_when_first_asked_for_and_is_immutable_after() -> None:
+    reader = CountingReader()
+    raw = b'{"$personal":{"fields":["content"]},"kind":"text"}'
+    unopened = Unopened(reader, "MessageCreated", raw)
+    built = recorded_event(*FIELDS[:8], unopened, *FIELDS[9:13], unopened)
+    assert built.stored_data == orjson.loads(raw) and reader.openings == []
+    assert built.stored_data is not built.stored_data  # a copy of its own for each caller
+    assert built.data == {"kind": "text", "content": "hi"}
+    assert built.personal == "how it opened" and built.data is built.data
+    assert reader.openings == ["MessageCreated"]
+    assert pickle.loads(pickle.dumps(built)).data == built.data
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.data = {}  # type: ignore[misc]

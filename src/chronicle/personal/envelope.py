@@ -28,7 +28,7 @@ import base64
 import binascii
 import hashlib
 import os
-from binascii import a2b_base64
+from binascii import a2b_base64, b2a_base64
 from dataclasses import dataclass
 
 import orjson
@@ -80,11 +80,34 @@ class EnvelopeError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Sealed:
-    """An event's personal fields as sealed: its stored data, and the committed form the
-    integrity hash covers."""
+    """An event's personal fields as sealed: the rest of its data, the envelope's header (what
+    the integrity hash covers of it) and the whole envelope as stored (the header and the
+    ciphertext)."""
 
-    stored: JSONObject
-    committed: JSONObject
+    rest: JSONObject
+    header: JSONObject
+    envelope: JSONObject
+
+    @property
+    def stored(self) -> JSONObject:
+        """The data as stored: the rest and the envelope."""
+        return {**self.rest, ENVELOPE: self.envelope}
+
+    @property
+    def committed(self) -> JSONObject:
+        """The data as the integrity hash covers it: the rest and the envelope's header."""
+        return {**self.rest, ENVELOPE: self.header}
+
+
+def split(data: JSONObject, fields: tuple[str, ...]) -> tuple[JSONObject, JSONObject]:
+    """``data`` without its personal ``fields`` (a copy), and the values of those it holds."""
+    rest = dict(data)
+    values: JSONObject = {}
+    for path in fields:
+        present, value = take(rest, path)
+        if present:
+            values[path] = value
+    return rest, values
 
 
 def seal(
@@ -98,20 +121,23 @@ def seal(
 ) -> Sealed | None:
     """``data`` with its personal ``fields`` sealed under ``key`` (or the ``cipher`` made of
     it, which a writer keeps); None when it holds none."""
-    rest = dict(data)
-    values: JSONObject = {}
-    for path in fields:
-        present, value = take(rest, path)
-        if present:
-            values[path] = value
+    rest, values = split(data, fields)
     if not values:
         return None
-    plaintext = os.urandom(32) + canonical_object(values, "personal fields")
-    digest = commitment_of(plaintext)
-    nonce = os.urandom(12)
     if cipher is None:
         assert key is not None, "seal needs a key or its cipher"
         cipher = AESGCM(key)
+    return seal_values(rest, values, subject=subject, key_id=key_id, cipher=cipher)
+
+
+def seal_values(
+    rest: JSONObject, values: JSONObject, *, subject: str, key_id: str, cipher: AESGCM
+) -> Sealed:
+    """The envelope of ``values`` (taken out of ``rest`` by :func:`split`)."""
+    random = os.urandom(44)  # one draw: the salt, then the nonce
+    plaintext = random[:32] + canonical_object(values, "personal fields")
+    digest = commitment_of(plaintext)
+    nonce = random[32:]
     ciphertext = nonce + cipher.encrypt(nonce, plaintext, digest.encode("ascii"))
     header: JSONObject = {
         "commitment": digest,
@@ -120,9 +146,8 @@ def seal(
         "subject": subject,
         "v": FORMAT,
     }
-    committed = {**rest, ENVELOPE: header}
-    stored = {**rest, ENVELOPE: {**header, "ciphertext": b64(ciphertext)}}
-    return Sealed(stored=stored, committed=committed)
+    stored = {**header, "ciphertext": b2a_base64(ciphertext, newline=False).decode("ascii")}
+    return Sealed(rest=rest, header=header, envelope=stored)
 
 
 def commitment_of(plaintext: bytes) -> str:

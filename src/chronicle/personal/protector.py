@@ -199,17 +199,18 @@ class PersonalData:
         declared = self._events.get(event_type)
         if declared is None:
             return None
-        if not any(_has(data, path) for path in declared.fields):
+        rest, values = envelope.split(data, declared.fields)
+        if not values:
             return None
         subject = declared.subject_of(aggregate_id, user_id)
-        key = self._write_key(subject)
-        return envelope.seal(
-            data, declared.fields, subject=subject, key_id=key.key_id, cipher=self._cipher(key)
+        key = self._write_key(subject)  # only for data that has personal fields to seal
+        return envelope.seal_values(
+            rest, values, subject=subject, key_id=key.key_id, cipher=self._cipher(key)
         )
 
     def opened_on_append(self, sealed: envelope.Sealed, plaintext: bytes) -> AppendedPlaintext:
-        """What an append of ``sealed`` (whose canonical plaintext is ``plaintext``) returns."""
-        return AppendedPlaintext(plaintext, Opened(sealed.stored[envelope.ENVELOPE], OPEN))
+        """What an append of ``sealed`` (whose plaintext data encodes to ``plaintext``) returns."""
+        return AppendedPlaintext(plaintext, Opened(sealed.envelope, OPEN))
 
     def opened_as_read(self, event_type: str, stored: JSONObject) -> AppendedPlaintext:
         """What an append of already sealed ``stored`` data returns: the data as a read opens it."""
@@ -223,23 +224,32 @@ class PersonalData:
         """Stored ``data`` opened: its personal fields back in (or their placeholders).
         ``owned``: ``data`` is the caller's to change (a row just decoded), so it is opened in
         place rather than copied."""
-        rest = data if owned else dict(data)
-        sealed = rest.pop(envelope.ENVELOPE, None)
+        sealed = data.get(envelope.ENVELOPE)
         if type(sealed) is not dict:
             return data, None
+        rest = data if owned else dict(data)
+        del rest[envelope.ENVELOPE]
         return self._open(sealed, rest, self._events.get(event_type) or _NOTHING_DECLARED)
 
     def _open(
         self, sealed: JSONObject, rest: JSONObject, declared: Personal
     ) -> tuple[JSONObject, Opened]:
         key_id = sealed.get("key")
-        key = self._read_key(key_id) if type(key_id) is str else None
+        key: KeyState | None = None
+        if type(key_id) is str:
+            cached = self._reading.get(key_id)  # the read path's common case, inline
+            if cached is not None and self._clock() - cached[1] < self._ttl:
+                key = cached[0]
+            else:
+                key = self._read_key(key_id)
         fields = _fields(sealed)
-        if any(_has(rest, path) for path in fields):
-            # Only a write behind Chronicle's back puts a sealed field in clear beside its
-            # envelope: what the hash covers is the envelope, so the clear copy is no evidence.
-            problem = "a sealed field is also stored in clear beside its envelope"
-            return self._unreadable(sealed, rest, declared, problem)
+        for path in fields:
+            if path in rest if "." not in path else _has(rest, path):
+                # Only a write behind Chronicle's back puts a sealed field in clear beside its
+                # envelope: what the hash covers is the envelope, so the clear copy is no
+                # evidence.
+                problem = "a sealed field is also stored in clear beside its envelope"
+                return self._unreadable(sealed, rest, declared, problem)
         if type(key) is DataKey:
             try:
                 values = envelope.open_with(sealed, self._cipher(key))
@@ -253,7 +263,7 @@ class PersonalData:
             return rest, Opened(sealed, OPEN)
         if type(key) is ErasedKey:
             erased_on = key.erased_at.date().isoformat()
-            placeholders = _placeholders(rest, _fields(sealed), declared, erased_text(erased_on))
+            placeholders = _placeholders(rest, fields, declared, erased_text(erased_on))
             return placeholders, Opened(sealed, ERASED, erased_on=erased_on)
         if type(key) is UnusableKey:
             return self._unreadable(sealed, rest, declared, key.problem)
@@ -310,7 +320,11 @@ _NOTHING_DECLARED = Personal(fields=())
 
 def _fields(sealed: JSONObject) -> list[str]:
     fields = sealed.get("fields")
-    return [str(path) for path in fields] if isinstance(fields, list) else []
+    if type(fields) is not list:
+        return []
+    if all(type(path) is str for path in fields):
+        return fields
+    return [str(path) for path in fields]
 
 
 def _has(data: JSONObject, path: str) -> bool:

@@ -28,10 +28,10 @@ from chronicle.errors import (
     StoreUnavailableError,
     UnsupportedOperationError,
 )
-from chronicle.events import RecordedEvent, recorded_event
+from chronicle.events import RecordedEvent, Unopened, recorded_event
 from chronicle.store.checked import CheckedStore
 from chronicle.store.codec import decode
-from chronicle.store.integrity import ENVELOPE, GENESIS, chain
+from chronicle.store.integrity import GENESIS, chain
 from chronicle.store.ports import Capabilities, InlineHandler, Session, Wakeup
 from chronicle.store.prepare import PreparedAppend, matching_retry, now_utc, recorded_from
 from chronicle.store.queries import Filters
@@ -46,7 +46,7 @@ from chronicle.store.records import (
     state_digest,
 )
 from chronicle.store.sql import checkpoints
-from chronicle.store.sql.rows import Opener
+from chronicle.store.sql.rows import SEALED_MARK, Opener, SealedRows
 from chronicle.store.sqlite.session import DIALECT, SQLiteSession
 
 SCHEMA_VERSION = 1
@@ -80,12 +80,15 @@ def _kept(events: Iterable[RecordedEvent]) -> list[RecordedEvent]:
 
 def _copies(events: Iterable[RecordedEvent], open_sealed: Opener) -> list[RecordedEvent]:
     """Events of their own for a caller, as a database read gives: same values, new objects,
-    sealed personal fields opened."""
+    sealed personal fields opened when first asked for."""
     copies = []
+    sealed = SealedRows(open_sealed)
     for event in events:
-        data, opened = loads(dumps(event.data)), None
-        if ENVELOPE in data:
-            data, opened = open_sealed(event.event_type, data)
+        raw, opened = dumps(event.data), None
+        if SEALED_MARK in raw:
+            data = opened = Unopened(sealed, event.event_type, raw)
+        else:
+            data = loads(raw)
         copies.append(
             recorded_event(
                 event.event_id,

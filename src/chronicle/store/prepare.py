@@ -193,8 +193,7 @@ def prepare_append(
         committed, sealed_here, opened = b"", False, None
         if sealed is not None:
             assert personal is not None
-            committed = canonical_object(sealed.committed, f"{where}: data")
-            data = stored_bytes(committed, sealed, where)
+            committed, data = sealed_bytes(sealed, f"{where}: data")
             opened = personal.opened_on_append(sealed, orjson.dumps(event.data))
             sealed_here = True
         else:
@@ -250,27 +249,29 @@ def prepare_append(
     )
 
 
-_ENVELOPE_FIRST = b'{"' + ENVELOPE.encode() + b'":{'
+_ENVELOPE_OPEN = b'{"' + ENVELOPE.encode() + b'":'
 
 
-def stored_bytes(committed: bytes, sealed: Sealed, where: str) -> bytes:
-    """The canonical bytes of ``sealed.stored``, made from those of its committed form: the
-    envelope's ``ciphertext`` sorts first among its keys, and the envelope first among the
-    data's when no key sorts before ``$``, so it is one insertion rather than a second
-    encoding of the whole event."""
-    ciphertext = sealed.stored[ENVELOPE]["ciphertext"]
-    if committed.startswith(_ENVELOPE_FIRST):
-        head = len(_ENVELOPE_FIRST)
-        return b"".join(
-            (
-                committed[:head],
-                b'"ciphertext":"',
-                ciphertext.encode("ascii"),
-                b'",',
-                committed[head:],
-            )
-        )
-    return canonical_object(sealed.stored, f"{where}: data")
+def sealed_bytes(sealed: Sealed, where: str) -> tuple[bytes, bytes]:
+    """The canonical bytes of ``sealed``'s committed form (what the hash covers) and of its
+    stored form, the rest of the data encoded (and checked) once.
+
+    When every key of the rest sorts after ``"$personal"`` (compared in code points, which
+    agree with RFC 8785's UTF-16 order against a key of ASCII), and as ``"ciphertext"`` sorts
+    before every other key of the envelope, both forms are the envelope put in front of the
+    rest's bytes; otherwise both are encoded whole. The header holds only what Chronicle wrote
+    (hex, key ids, checked user and aggregate ids, field names, a small integer), for which
+    orjson's sorted output is RFC 8785's.
+    """
+    rest = canonical_object(sealed.rest, where)
+    if sealed.rest and min(sealed.rest) <= ENVELOPE:  # a key sorts first: encode both whole
+        return canonical_object(sealed.committed, where), canonical_object(sealed.stored, where)
+    header = orjson.dumps(sealed.header, option=orjson.OPT_SORT_KEYS)
+    tail = b"}" if len(rest) == 2 else b"," + rest[1:]
+    ciphertext = sealed.envelope["ciphertext"].encode("ascii")
+    committed = b"".join((_ENVELOPE_OPEN, header, tail))
+    stored = b"".join((_ENVELOPE_OPEN, b'{"ciphertext":"', ciphertext, b'",', header[1:], tail))
+    return committed, stored
 
 
 def matching_retry(batch: PreparedAppend, stored: list[RecordedEvent]) -> list[RecordedEvent]:

@@ -174,3 +174,21 @@ def test_with_the_key_store_down_personal_writes_fail_503_and_nothing_is_stored_
     assert project.status_code == 201, project.text
     proxy.restore()
     assert api.post_message("alice", "stored sealed")["content"] == "stored sealed"
+
+
+def test_with_the_key_store_down_reads_that_open_sealed_fields_fail_503_until_it_is_back(
+    api_behind_a_key_store_proxy: tuple[Api, TcpProxy],
+) -> None:
+    api, proxy = api_behind_a_key_store_proxy
+    message = api.post_message("alice", "written while the key store was up")
+    auditor = api.as_("auditor")
+    proxy.cut()
+    assert_problem(api.client.get(f"/audit/{message['id']}/history", headers=auditor), 503)
+    assert_problem(
+        api.client.get("/audit/events", params={"aggregate_id": message["id"]}, headers=auditor),
+        503,
+    )
+    proxy.restore()
+    history = api.client.get(f"/audit/{message['id']}/history", headers=auditor)
+    assert history.status_code == 200, history.text
+    assert history.json()["events"][0]["data"]["content"] == "written while the key store was up"

@@ -136,10 +136,11 @@ def known_envelope() -> dict[str, Any]:
 
 @pytest.fixture
 def fixed_randomness(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The envelope's salt and nonce are SALT and NONCE (the only random bytes it draws)."""
+    """The envelope's salt and nonce are SALT and NONCE: its one draw of random bytes, the salt
+    first."""
 
     def urandom(size: int) -> bytes:
-        return {32: SALT, 12: NONCE}[size]
+        return {44: SALT + NONCE}[size]
 
     monkeypatch.setattr(envelope, "os", SimpleNamespace(urandom=urandom))
 

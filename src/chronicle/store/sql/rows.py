@@ -8,7 +8,7 @@ from typing import Any, overload
 
 import orjson
 
-from chronicle.events import JSONObject, RecordedEvent, Replay, recorded_event
+from chronicle.events import JSONObject, RecordedEvent, Replay, Unopened, recorded_event
 from chronicle.store.integrity import ENVELOPE
 from chronicle.store.payloads import PayloadError
 from chronicle.store.records import Seal, Snapshot
@@ -31,26 +31,35 @@ def event_reader(
 ) -> Callable[[Row], RecordedEvent]:
     """Reads a row of ``EVENT_COLUMNS``; ``timestamp`` turns the stored time into a datetime,
     ``decode`` a payload stored with a codec (see :mod:`chronicle.store.payloads`) into its
-    canonical bytes, ``open_sealed`` opens the sealed personal fields of those that have some.
+    canonical bytes, ``open_sealed`` opens the sealed personal fields of those that have some
+    (decoded and opened when the event's ``data`` is first asked for, see
+    :class:`chronicle.events.Unopened`).
 
     A payload that does not decode (only a write behind Chronicle's back makes one) is read as
     ``{"chronicle:unreadable": why}``: reads go on, and since that is not the content the hash
     covers, ``chronicle verify`` names the event as changed.
     """
     loads = orjson.loads
+    sealed = SealedRows(open_sealed)
 
     def read(row: Row) -> RecordedEvent:
+        data: JSONObject | Unopened
+        opened = None
         try:
+            raw = row[8]
             if row[13]:  # an old event, re-encoded: decoded here, on every read path
-                data = loads(decode(row[13], row[8]))
+                raw = decode(row[13], raw)
                 metadata = loads(decode(row[13], row[9]))
             else:
-                data, metadata = loads(row[8]), loads(row[9])
-        except (PayloadError, orjson.JSONDecodeError) as exc:
-            data, metadata = {UNREADABLE: str(exc)}, {}
-        opened = None
-        if ENVELOPE in data:
-            data, opened = open_sealed(row[4], data)
+                metadata = loads(row[9])
+            if type(raw) is not bytes:  # only a write behind Chronicle's back stores text
+                raw = raw.encode() if isinstance(raw, str) else bytes(raw)
+            if SEALED_MARK in raw:  # decoded and opened when first asked for
+                data = opened = Unopened(sealed, row[4], raw)
+            else:
+                data = loads(raw)
+        except (PayloadError, orjson.JSONDecodeError, UnicodeError) as exc:
+            data, metadata, opened = {UNREADABLE: str(exc)}, {}, None
         # The hot loop of every read: positional arguments in field order, no frozen setattr.
         return recorded_event(
             row[1],  # event_id
@@ -70,6 +79,35 @@ def event_reader(
         )
 
     return read
+
+
+SEALED_MARK = b'"' + ENVELOPE.encode() + b'":'
+"""In the stored bytes of every event with sealed personal fields (and of no other, unless its
+data has a key of that name somewhere: then it is read as any other once decoded)."""
+
+
+class SealedRows:
+    """The :class:`chronicle.events.SealedReader` of a store: stored bytes decoded (a payload
+    that does not decode reads as ``UNREADABLE``, as on the eager path) and, when they hold an
+    envelope, opened by ``open_sealed``."""
+
+    __slots__ = ("_open",)
+
+    def __init__(self, open_sealed: Opener) -> None:
+        self._open = open_sealed
+
+    def stored(self, raw: bytes) -> JSONObject:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return {UNREADABLE: str(exc)}
+        return data if type(data) is dict else {UNREADABLE: "the stored data is not an object"}
+
+    def open(self, event_type: str, raw: bytes) -> tuple[JSONObject, Any]:
+        data = self.stored(raw)
+        if type(data.get(ENVELOPE)) is dict:
+            return self._open(event_type, data)  # a fresh dict: opened in place
+        return data, None
 
 
 Change = tuple[str, int, JSONObject]
