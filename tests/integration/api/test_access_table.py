@@ -46,6 +46,7 @@ PUBLIC_PAGES = {
     "/openapi.json",
     "/ui",
     "/ui/audit.js",
+    "/ui/proof.js",
     "/ui/audit.css",
 }
 """Documentation and the audit page's static files: public, and outside the table."""

@@ -1,4 +1,6 @@
-"""Serves the audit page (``/ui``) and its script and style, with a strict content policy.
+"""Serves the audit page (``/ui``), its script and style, and the standalone proof checker
+(``/ui/proof.js``: inclusion proofs checked in the browser with Web Crypto), with a strict
+content policy.
 
 The page holds no data of its own: after sign-in it calls ``/auth/token`` and the ``/audit/…``
 endpoints with the caller's bearer token, so it shows exactly what that role may read.
@@ -14,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 _ASSETS = {
     "audit.html": "text/html; charset=utf-8",
     "audit.js": "text/javascript; charset=utf-8",
+    "proof.js": "text/javascript; charset=utf-8",
     "audit.css": "text/css; charset=utf-8",
 }
 _POLICY = (
@@ -50,6 +53,10 @@ def web_router() -> APIRouter:
     @router.get("/ui/audit.js")
     def script() -> Response:
         return asset("audit.js")
+
+    @router.get("/ui/proof.js")
+    def proof_script() -> Response:
+        return asset("proof.js")
 
     @router.get("/ui/audit.css")
     def style() -> Response:
