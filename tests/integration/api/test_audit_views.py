@@ -274,6 +274,39 @@ def test_a_project_at_an_instant_shows_its_tickets_and_messages_as_they_were(api
     assert messages[gone]["deleted"]
 
 
+def test_each_ticket_and_message_of_a_project_at_an_instant_reads_as_its_own_state_then(
+    api: Api,
+) -> None:
+    project_id = str(api.project("Apollo")["id"])
+    tickets = [_ticket(api, project_id, f"Task {n}") for n in range(3)]
+    messages = [_project_message(api, project_id, f"note {n}") for n in range(4)]
+    _edit(api, messages[1], "note 1, edited")
+    instants = [_instant(api, messages[1])]
+    for ticket_id in tickets[:2]:
+        assigned = api.client.post(
+            f"/tickets/{ticket_id}/assign",
+            json={"assigned_to": api.ids["bob"]},
+            headers=api.as_("alice"),
+        )
+        assert assigned.status_code == 200, assigned.text
+    _edit(api, messages[1], "note 1, edited twice")
+    assert api.client.delete(f"/messages/{messages[2]}", headers=api.as_("alice")).status_code in (
+        200, 204,
+    )  # fmt: skip
+    instants.append(_instant(api, messages[2]))
+    for at in instants:
+        view = _project_at(api, project_id, at)
+        listed = [*view["tickets"], *view["messages"]]
+        assert {entry["aggregate_id"] for entry in listed} == {*tickets, *messages}
+        for entry in listed:
+            own = api.client.get(
+                f"/audit/{entry['aggregate_id']}/state",
+                params={"at": at},
+                headers=api.as_("auditor"),
+            ).json()
+            assert {k: entry[k] for k in own} == own
+
+
 def test_project_at_refuses_instants_before_it_existed_or_without_a_timezone(api: Api) -> None:
     project_id = str(api.project("Apollo")["id"])
     url = f"/audit/projects/{project_id}/at"
