@@ -8,6 +8,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from .conftest import Api, assert_problem
 
 
@@ -272,6 +274,44 @@ def test_a_project_at_an_instant_shows_its_tickets_and_messages_as_they_were(api
     messages = {message["aggregate_id"]: message for message in now["messages"]}
     assert messages[kept]["state"]["content"] == "door is fixed"
     assert messages[gone]["deleted"]
+
+
+def test_a_correlation_id_finds_every_event_one_request_caused_and_nothing_else(
+    api: Api,
+) -> None:
+    same = {"X-Correlation-ID": "request-7f3a"}
+    project_id = str(api.project("Apollo")["id"])
+    first = api.client.post(
+        "/messages",
+        json={"content": "one", "project_id": project_id},
+        headers={**api.as_("alice"), **same},
+    )
+    other = api.client.post("/messages", json={"content": "two"}, headers=api.as_("alice"))
+    ticket = api.client.post(
+        "/tickets",
+        json={"title": "three", "project_id": project_id, "priority": "low"},
+        headers={**api.as_("bob"), **same},
+    )
+    assert {first.status_code, other.status_code, ticket.status_code} == {201}
+    found = _events(api, correlation_id="request-7f3a")
+    assert [e["aggregate_id"] for e in found] == [first.json()["id"], ticket.json()["id"]]
+    assert all(e["metadata"]["correlation_id"] == "request-7f3a" for e in found)
+    assert _events(api, correlation_id="request-7f3a", user="bob")[0]["event_type"] == (
+        "TicketCreated"
+    )
+    assert _events(api, correlation_id="no-such-request") == []
+    exported = api.client.get(
+        "/audit/export", params={"correlation_id": "request-7f3a"}, headers=api.as_("auditor")
+    )
+    assert [orjson.loads(line)["event_id"] for line in exported.text.splitlines()] == [
+        e["event_id"] for e in found
+    ]
+    assert_problem(
+        api.client.get(
+            "/audit/events", params={"correlation_id": "bad\x00id"}, headers=api.as_("auditor")
+        ),
+        422,
+    )
 
 
 def test_each_ticket_and_message_of_a_project_at_an_instant_reads_as_its_own_state_then(

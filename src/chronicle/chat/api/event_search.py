@@ -8,7 +8,9 @@ one: nothing skipped, nothing repeated while writers go on.
 The content search (``q``) has no index: it reads the MessageCreated and MessageUpdated events
 matching the other filters and keeps those whose content holds ``q`` (case-insensitive), reading
 at most ``SCAN_LIMIT`` events per page. A page cut short by that limit still has a ``next``
-cursor (the last event read), so paging on goes on scanning from there.
+cursor (the last event read), so paging on goes on scanning from there. The correlation search
+(``correlation_id``: every event one request or command caused) scans the same way, keeping the
+events whose metadata names that correlation id; a date range bounds it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class EventQuery:
 
     filter_sets: list[dict[str, Any]]
     q: str | None = None
+    correlation_id: str | None = None
 
     @classmethod
     def of(
@@ -50,6 +53,7 @@ class EventQuery:
         since: datetime | None,
         until: datetime | None,
         q: str | None,
+        correlation_id: str | None = None,
     ) -> EventQuery:
         for name, value in (("since", since), ("until", until)):
             if value is not None and value.utcoffset() is None:
@@ -68,6 +72,7 @@ class EventQuery:
                 for uid, etype in product(user_ids, event_types)
             ],
             q.casefold() if q is not None else None,
+            correlation_id,
         )
 
     def check(self, store: EventStore) -> None:
@@ -84,6 +89,8 @@ class EventQuery:
         return list(heapq.merge(*pages, key=lambda event: event.position))[:limit]
 
     def _matches(self, event: RecordedEvent) -> bool:
+        if self.correlation_id is not None and event.correlation_id != self.correlation_id:
+            return False
         if self.q is None:
             return True
         match chat_events.to_domain(event):
@@ -98,7 +105,7 @@ class EventQuery:
         (None: there is none)."""
         if not self.filter_sets:
             return [], None
-        if self.q is None:
+        if self.q is None and self.correlation_id is None:
             events = self._first(store, after, limit)
             return events, events[-1].position if len(events) == limit else None
         found: list[RecordedEvent] = []

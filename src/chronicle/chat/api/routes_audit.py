@@ -232,6 +232,19 @@ ContentQuery = Annotated[
 ]
 
 
+CorrelationQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="Every event one request or command caused: those whose metadata names "
+        "this correlation id (a history entry's ``correlation_id``). No index: a bounded scan, "
+        "as ``q``; narrow it with ``since`` and ``until``.",
+    ),
+    AfterValidator(printable),
+]
+
+
 def _query(
     actors: Actors,
     user_id: str | None,
@@ -241,10 +254,11 @@ def _query(
     since: datetime | None,
     until: datetime | None,
     q: str | None,
+    correlation_id: str | None,
 ) -> EventQuery:
     return EventQuery.of(
         actors, user_id=user_id, user=user, aggregate_type=aggregate_type,
-        event_type=event_type, since=since, until=until, q=q,
+        event_type=event_type, since=since, until=until, q=q, correlation_id=correlation_id,
     )  # fmt: skip
 
 
@@ -259,6 +273,7 @@ def search(
     since: Instant = None,
     until: Instant = None,
     q: ContentQuery = None,
+    correlation_id: CorrelationQuery = None,
     after: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
@@ -266,12 +281,15 @@ def search(
 
     Paging is stable while writes go on: no event is skipped or repeated. ``user`` filters by
     username as recorded when the events happened (every user id that ever had that name;
-    with ``user_id`` too, both must hold); ``q`` searches message content (a bounded scan, see
+    with ``user_id`` too, both must hold); ``q`` searches message content and
+    ``correlation_id`` finds what one request caused (bounded scans, see
     :mod:`chronicle.chat.api.event_search`). Each event names its actor as recorded then.
     """
     store = services.chat.store
     actors = Actors.from_log(store)
-    query = _query(actors, user_id, user, aggregate_type, event_type, since, until, q)
+    query = _query(
+        actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id
+    )
     page, cursor = query.page(store, after, limit)
     return {"events": [shown(event, actors) for event in page], "next": cursor}
 
@@ -330,12 +348,15 @@ def export(
     since: Instant = None,
     until: Instant = None,
     q: ContentQuery = None,
+    correlation_id: CorrelationQuery = None,
 ) -> StreamingResponse:
     """Every matching event, streamed page by page (constant memory however many there are);
     the filters are those of ``GET /audit/events``."""
     store = services.chat.store
     actors = Actors.from_log(store)
-    query = _query(actors, user_id, user, aggregate_type, event_type, since, until, q)
+    query = _query(
+        actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id
+    )
     query.check(store)  # bad filters fail here, before the stream starts
     if format == "csv":
         return StreamingResponse(

@@ -133,7 +133,7 @@ function justBefore(timestamp) {
 
 // -- the URL: every view reopens from its fragment -------------------------------------------
 
-const FILTERS = ["user", "event_type", "aggregate_type", "since", "until", "q"];
+const FILTERS = ["user", "event_type", "aggregate_type", "since", "until", "q", "correlation_id"];
 
 function currentView() { return new URLSearchParams(location.hash.slice(1)); }
 
@@ -157,6 +157,7 @@ function render() {
   $("since").value = view.get("since") || "";
   $("until").value = view.get("until") || "";
   $("q").value = view.get("q") || "";
+  $("correlation-id").value = view.get("correlation_id") || "";
   const filter = FILTERS.map((name) => view.get(name) || "").join("|");
   if (filter !== render.lastFilter) {
     render.lastFilter = filter;
@@ -263,7 +264,7 @@ $("verify").addEventListener("click", async () => {
 
 function filterQuery(view = currentView()) {
   const query = new URLSearchParams();
-  for (const name of ["user", "event_type", "aggregate_type", "q"]) {
+  for (const name of ["user", "event_type", "aggregate_type", "q", "correlation_id"]) {
     if (view.get(name)) query.set(name, view.get(name));
   }
   if (view.get("since")) query.set("since", `${view.get("since")}T00:00:00Z`);
@@ -316,6 +317,7 @@ $("filters").addEventListener("submit", (event) => {
   go({
     user: $("user").value.trim(), event_type: $("event-type").value, aggregate_type: $("aggregate-type").value,
     since: $("since").value, until: $("until").value, q: $("q").value.trim(),
+    correlation_id: $("correlation-id").value.trim(),
   });
 });
 
@@ -418,6 +420,11 @@ function historyEntry(aggregateId, entry, projectId) {
     actions.appendChild(button("Project just before", () =>
       go({ aggregate: null, version: null, project: projectId, at: justBefore(entry.timestamp) }),
     `The whole project just before version ${entry.version}`));
+  }
+  if (entry.correlation_id) {
+    const everything = Object.fromEntries(FILTERS.map((name) => [name, null]));
+    actions.appendChild(button("Same request", () => go({ ...everything, correlation_id: entry.correlation_id }),
+      `Same request: every event the request of version ${entry.version} caused`));
   }
   actions.appendChild(button("Check proof", () => checkProof(entry.event_id, result), `Check proof of version ${entry.version} in this browser`));
   actions.appendChild(result);
