@@ -144,10 +144,9 @@ class Unopened:
     they are opened the first time the event's ``data`` or ``personal`` is asked for (see
     :mod:`chronicle.personal`), by the store's :class:`SealedReader`.
 
-    What needs only the stored form (the relay, archives, proofs, the chain check) then never
-    decrypts, and a page of events costs its decoding and decryption only for the events a
-    caller looks into. Two threads opening the same event at once each decode the bytes and get
-    equal results.
+    What needs only the stored form (the relay, archives, proofs) then never decrypts, and a
+    page of events costs its decoding and decryption only for the events a caller looks into.
+    Two threads opening the same event at once each decode the bytes and get equal results.
     """
 
     __slots__ = ("event_type", "raw", "reader")

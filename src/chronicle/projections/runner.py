@@ -100,6 +100,7 @@ class ProjectionRunner:
             return 0
         start = batch.after or 0
         try:
+            _open(events)
             with self.store.session() as session:
                 self._apply(session, start, events)
         except CheckpointMovedError:
@@ -156,6 +157,7 @@ class ProjectionRunner:
             if attempt:
                 self._sleep(min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
             try:
+                _open([event])
                 with self.store.session() as session:
                     self._apply(session, previous, [event])
                 return None
@@ -229,6 +231,8 @@ class ProjectionRunner:
                 continue
             event = self._event_at(entry.aggregate_id, entry.event_id)
             try:
+                if event is not None:
+                    _open([event])
                 with self.store.session() as session:
                     if event is not None:
                         self.projection.apply(session, event)
@@ -249,3 +253,11 @@ class ProjectionRunner:
             if event.event_id == event_id:
                 return event
         return None
+
+
+def _open(events: list[RecordedEvent]) -> None:
+    """Open the events' sealed personal fields (a key-store lookup when a key is not cached)
+    before the projection's transaction starts, not inside it: on SQLite that transaction holds
+    the write lock, which every append waits for."""
+    for event in events:
+        event.data  # noqa: B018  # the first access opens it (see chronicle.events.Unopened)

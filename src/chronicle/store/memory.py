@@ -85,7 +85,7 @@ def _copies(events: Iterable[RecordedEvent], open_sealed: Opener) -> list[Record
     sealed = SealedRows(open_sealed)
     for event in events:
         raw, opened = dumps(event.data), None
-        if SEALED_MARK in raw:
+        if SEALED_MARK in raw:  # the log's own copies are canonical: the mark finds them all
             data = opened = Unopened(sealed, event.event_type, raw)
         else:
             data = loads(raw)

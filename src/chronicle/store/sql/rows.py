@@ -52,12 +52,16 @@ def event_reader(
                 metadata = loads(decode(row[13], row[9]))
             else:
                 metadata = loads(row[9])
-            if type(raw) is not bytes:  # only a write behind Chronicle's back stores text
-                raw = raw.encode() if isinstance(raw, str) else bytes(raw)
+            if type(raw) is not bytes:  # only a write behind Chronicle's back stores these
+                raw = _as_bytes(raw)
             if SEALED_MARK in raw:  # decoded and opened when first asked for
                 data = opened = Unopened(sealed, row[4], raw)
             else:
                 data = loads(raw)
+                if type(data) is not dict:
+                    data = {UNREADABLE: "the stored data is not an object"}
+                elif ENVELOPE in data:  # an envelope spelt otherwise (an escape, a space)
+                    data = opened = Unopened(sealed, row[4], raw)
         except (PayloadError, orjson.JSONDecodeError, UnicodeError) as exc:
             data, metadata, opened = {UNREADABLE: str(exc)}, {}, None
         # The hot loop of every read: positional arguments in field order, no frozen setattr.
@@ -82,8 +86,20 @@ def event_reader(
 
 
 SEALED_MARK = b'"' + ENVELOPE.encode() + b'":'
-"""In the stored bytes of every event with sealed personal fields (and of no other, unless its
-data has a key of that name somewhere: then it is read as any other once decoded)."""
+"""In the canonical bytes of every event with sealed personal fields (a key of that name
+elsewhere in the data makes a false alarm, read as any other once decoded). Bytes written
+behind Chronicle's back may spell the key otherwise (``"\\u0024personal"``, a space before the
+colon): those are found once decoded, and opened all the same, so verification sees them."""
+
+
+def _as_bytes(raw: object) -> bytes:
+    """A payload the driver gave as text or a buffer, as bytes; ``PayloadError`` for anything
+    else (an integer or a float stored in the column by hand)."""
+    if isinstance(raw, str):
+        return raw.encode()
+    if isinstance(raw, bytearray | memoryview):
+        return bytes(raw)
+    raise PayloadError(f"the stored data is a {type(raw).__name__}, not JSON text")
 
 
 class SealedRows:
