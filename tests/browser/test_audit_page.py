@@ -148,7 +148,7 @@ def alices_edits_of_last_week(page: Any) -> None:
     page.get_by_label("Event type", exact=True).select_option("MessageUpdated")
     page.get_by_role("button", name="Last 7 days").click()
     page.get_by_role("button", name="Find events").click()
-    page.locator("#events-status", has_text="event(s) shown").wait_for()
+    page.locator("#events-status", has_text="1 event(s) shown").wait_for()  # the demo's one
 
 
 def the_edit(page: Any) -> Any:
@@ -376,3 +376,18 @@ def test_one_requests_footprint_lists_every_event_it_caused(page: Any) -> None:
     rows = page.locator("#events tbody tr")
     assert rows.count() == 1 and "MessageUpdated v2" in rows.first.inner_text()
     assert page.input_value("#correlation-id") != ""
+
+
+def test_the_export_holds_exactly_the_events_of_the_current_filter(page: Any) -> None:
+    sign_in(page, "auditor")
+    alices_edits_of_last_week(page)
+    for format, parse in (("NDJSON", orjson.loads), ("CSV", None)):
+        with page.expect_download() as download:
+            page.get_by_role("button", name=f"Export {format}").click()
+        text = Path(download.value.path()).read_text()
+        lines = text.splitlines()
+        if parse is not None:
+            assert [parse(line)["event_type"] for line in lines] == ["MessageUpdated"]
+        else:
+            assert lines[0].startswith("position,event_id") and len(lines) == 2
+            assert "MessageUpdated" in lines[1] and "alice" in lines[1]

@@ -12,6 +12,11 @@ const LONG = 160; // characters shown of a value before "Show all"
 let token = sessionStorage.getItem("chronicle.token");
 let nextCursor = null;
 let usernames = new Map(); // user id -> username, for assignees in the project view
+// Each view paints only the answer to its latest request: an older one that arrives late
+// (the first unfiltered page, a history opened before the next) is dropped.
+const latest = { events: 0, detail: 0 };
+let shownAggregate = null; // the aggregate whose history is on screen
+const AGGREGATE_ID = /^(user|message|project|ticket)_[0-9a-f]{32}$/;
 
 function show(element, visible) { element.hidden = !visible; }
 
@@ -163,7 +168,10 @@ function render() {
     render.lastFilter = filter;
     loadEvents(true);
   }
-  if (view.get("aggregate")) openAggregate(view.get("aggregate"), Number(view.get("version")) || null);
+  const aggregate = view.get("aggregate");
+  const version = Number(view.get("version")) || null;
+  if (aggregate && aggregate === shownAggregate && version) showState(aggregate, version);
+  else if (aggregate) openAggregate(aggregate, version);
   else if (view.get("project") && view.get("at")) openProject(view.get("project"), view.get("at"));
 }
 render.lastFilter = null;
@@ -278,17 +286,21 @@ async function loadEvents(fresh) {
   if (!fresh && nextCursor !== null) query.set("after", String(nextCursor));
   const status = $("events-status");
   const body = $("events").querySelector("tbody");
+  const request = ++latest.events;
   status.textContent = "Loading…";
+  status.className = "muted";
   let page;
   try {
     page = await api(`/audit/events?${query}`);
   } catch (error) {
+    if (request !== latest.events) return;
     body.replaceChildren();
     show($("more"), false);
     status.textContent = `No events shown: ${error.message}`;
     status.className = "error";
     return;
   }
+  if (request !== latest.events) return;
   if (fresh) body.replaceChildren();
   for (const event of page.events) {
     const row = document.createElement("tr");
@@ -333,13 +345,22 @@ $("more").addEventListener("click", () => loadEvents(false));
 async function download(format) {
   const query = filterQuery();
   query.set("format", format);
-  const response = await fetch(`/audit/export?${query}`, { headers: { Authorization: `Bearer ${token}` } });
-  if (!response.ok) {
-    say(`Export failed: ${response.status} ${response.statusText}`, true);
+  let blob;
+  try {
+    const response = await fetch(`/audit/export?${query}`, { headers: { Authorization: `Bearer ${token}` } });
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      if (response.status === 401) signOut();
+      say(`Export failed: ${response.status} ${problem.detail || response.statusText}`, true);
+      return;
+    }
+    blob = await response.blob();
+  } catch (error) {
+    say(`Export failed: ${error.message}`, true);
     return;
   }
   const link = document.createElement("a");
-  link.href = URL.createObjectURL(await response.blob());
+  link.href = URL.createObjectURL(blob);
   link.download = `chronicle-events.${format}`;
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
@@ -355,6 +376,7 @@ for (const format of ["ndjson", "csv"]) {
 // -- one aggregate ---------------------------------------------------------------------------
 
 function detailError(error) {
+  shownAggregate = null;
   show($("history-view"), false);
   show($("project-view"), false);
   const status = $("detail-status");
@@ -370,14 +392,22 @@ function detailStatus(text) {
 
 async function openAggregate(aggregateId, selectVersion) {
   $("aggregate-id").value = aggregateId;
+  const request = ++latest.detail;
+  shownAggregate = null;
+  if (!AGGREGATE_ID.test(aggregateId)) {
+    detailError(new Error(`"${aggregateId}" is not an aggregate id (user_…, message_…, project_… or ticket_… and 32 hex digits)`));
+    return;
+  }
   detailStatus("Loading…");
   let body;
   try {
     body = await api(`/audit/${encodeURIComponent(aggregateId)}/history`);
   } catch (error) {
-    detailError(error);
+    if (request === latest.detail) detailError(error);
     return;
   }
+  if (request !== latest.detail) return;
+  shownAggregate = aggregateId;
   const entries = body.events || [];
   const created = entries.find((entry) => entry.created);
   const projectId = aggregateId.startsWith("project_") ? aggregateId : created && created.data.project_id;
@@ -469,14 +499,21 @@ $("open").addEventListener("submit", (event) => {
 // -- a whole project at an instant -----------------------------------------------------------
 
 async function openProject(projectId, at) {
+  const request = ++latest.detail;
+  shownAggregate = null;
+  if (!AGGREGATE_ID.test(projectId) || !projectId.startsWith("project_")) {
+    detailError(new Error(`"${projectId}" is not a project id (project_ and 32 hex digits)`));
+    return;
+  }
   detailStatus("Loading the project as it was…");
   let body;
   try {
     body = await api(`/audit/projects/${encodeURIComponent(projectId)}/at?${new URLSearchParams({ at })}`);
   } catch (error) {
-    detailError(error);
+    if (request === latest.detail) detailError(error);
     return;
   }
+  if (request !== latest.detail) return;
   const historyOf = (id) => button("History", () => go({ aggregate: id, version: null, project: null, at: null }), `History of ${id}`);
   $("project-title").textContent = `Project "${body.project.state.name}" as it was at ${when(at)} UTC (version ${body.project.version})`;
   $("project-state").textContent = JSON.stringify(body.project.state, null, 2);
