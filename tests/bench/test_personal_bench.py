@@ -22,7 +22,16 @@ def _run(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dic
 
 def _check_rows(document: dict, backend: str) -> None:
     rows = [row for row in document["rows"] if row["backend"] == backend]
-    assert len(rows) == 4  # registrations, messages, read (warm cache), read (1 s cache)
+    # registrations, messages, read the events, read every event's data (warm cache, 1 s cache)
+    starts = (
+        "register users:",
+        "append messages:",
+        "read the whole log (",
+        "read the whole log and every event's data, as a projection does",
+        "read the whole log and every event's data, key cache 1 s",
+    )
+    assert len(rows) == len(starts)
+    assert all(row["what"].startswith(start) for row, start in zip(rows, starts, strict=True))
     for row in rows:
         assert set(row["figures"]) == {"sealed", "plain", "raw"}
         assert all(len(figure["runs"]) == 2 for figure in row["figures"].values())
