@@ -9,8 +9,6 @@ written to ``build/screenshots/`` for review.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,27 +22,12 @@ import pytest
 
 from chronicle.integrity.keys import key_entry
 from chronicle.integrity.signing import load_signing_key, new_signing_key_text
+from tests.browser.conftest import free_port
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 SIGNING_KEY = new_signing_key_text()
 PUBLIC_KEY = key_entry(load_signing_key(SIGNING_KEY).public)  # KEY_ID:BASE64, as pasted
 KEY_ID = PUBLIC_KEY.split(":")[0]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -97,21 +80,6 @@ def wait_until_sealed(base: str) -> None:
             return
         assert time.monotonic() < deadline, f"the demo's events were not sealed: {report}"
         time.sleep(0.5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        message = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI installs it in .ci/run")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: Any, service: str, width: int = 1366, height: int = 900) -> Any:

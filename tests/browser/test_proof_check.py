@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import os
-import shutil
-import socket
 import threading
 import time
 import uuid
@@ -43,31 +40,16 @@ from chronicle.personal.protector import PersonalData
 from chronicle.store.codec import canonical_json
 from chronicle.store.integrity import ENVELOPE, content_digest
 from chronicle.store.ports import EventStore
+from tests.browser.conftest import free_port
 
 Document = dict[str, Any]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BLANK = (
     "<!doctype html><html><head><meta charset='utf-8'><title>proof check</title>"
     "<script src='/ui/proof.js'></script></head><body></body></html>"
 )
 STRICT = "default-src 'none'; script-src 'self'; connect-src 'self'; base-uri 'none'"
 """The blank page's policy: no inline script, no eval; only the served script runs."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- the service's web router, and one browser page, per module ---------------------------------
@@ -93,21 +75,6 @@ def base_url() -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        message = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI installs it in .ci/run")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
