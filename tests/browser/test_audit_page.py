@@ -2,8 +2,8 @@
 
 The demo's alice wrote a message in the project "Launch" and edited it; the service seals every
 second with a signing key the test made, so the auditor can check that edit's proof in the page
-against the public key pasted into it. Screenshots of the path at 390 and 1366 px wide are
-written to ``build/screenshots/`` for review.
+against the public key pasted into it. Screenshots of the path at 390, 1366 and 1920 px wide
+are written to ``build/screenshots/`` for review.
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ def test_the_page_fits_a_phone_and_a_laptop_and_is_photographed_for_review(
     browser: Any, service: str
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width in (390, 1366):
+    for width in (390, 1366, 1920):
         page = open_page(browser, service, width=width, height=1100)
         try:
             sign_in(page, "auditor")
@@ -295,13 +295,63 @@ def test_the_page_fits_a_phone_and_a_laptop_and_is_photographed_for_review(
     assert (SCREENSHOTS / "audit-history-390.png").stat().st_size > 10_000
 
 
-def test_an_auditor_verifies_the_log_and_is_told_how_far_it_is_trusted(page: Any) -> None:
+def api_get(service: str, path: str) -> Any:
+    login = httpx.post(
+        f"{service}/auth/token", data={"username": "auditor", "password": "auditor-demo"}
+    )
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    return httpx.get(f"{service}{path}", headers=headers, timeout=30).json()
+
+
+def test_an_auditor_verifies_the_log_and_is_told_how_far_it_is_trusted(
+    page: Any, service: str
+) -> None:
     sign_in(page, "auditor")
     page.wait_for_selector("#signed-in:not([hidden])")
     page.get_by_role("button", name="Verify the log").click()
     page.wait_for_selector("#verification.intact")
     banner = page.inner_text("#verification")
     assert "Intact" in banner and "signed by a trusted key" in banner
+    seals = api_get(service, "/audit/verify")["seals_checked"]
+    assert f"{seals} seal(s) (all signed)" in banner
+
+
+def test_the_verify_banner_counts_unsigned_seals_and_the_unsealed_tail(page: Any) -> None:
+    def older_seals_unsigned(route: Any) -> None:
+        report = orjson.loads(route.fetch().body())
+        report.update(seals_checked=5, unsigned_seals=2, unsealed_events=7, unsealed_seconds=12.4)
+        route.fulfill(status=200, content_type="application/json", body=orjson.dumps(report))
+
+    page.route("**/audit/verify", older_seals_unsigned)
+    sign_in(page, "auditor")
+    page.get_by_role("button", name="Verify the log").click()
+    page.wait_for_selector("#verification.warning")  # trusted, but not every seal is vouched for
+    banner = page.inner_text("#verification")
+    assert "5 seal(s) (2 of them unsigned: no key vouches for them)" in banner
+    assert "7 event(s) not sealed yet (for 12 s)" in banner
+
+
+def test_events_come_newest_first_and_the_order_toggles_and_stays_in_the_link(
+    page: Any, service: str
+) -> None:
+    newest = api_get(service, "/audit/events?order=newest&limit=1")["events"][0]
+    oldest = api_get(service, "/audit/events?order=oldest&limit=1")["events"][0]
+    sign_in(page, "auditor")
+    rows = page.locator("#events tbody tr")
+    page.locator("#events-status", has_text="event(s) shown").wait_for()
+    assert page.input_value("#order") == ""  # newest first, the default
+    assert f"{newest['event_type']} v{newest['version']}" in rows.first.inner_text()
+    assert newest["aggregate_id"] in rows.first.inner_text()
+
+    page.get_by_label("Order", exact=True).select_option("oldest")
+    page.locator("#events tbody tr", has_text=oldest["aggregate_id"]).first.wait_for()
+    assert f"{oldest['event_type']} v{oldest['version']}" in rows.first.inner_text()
+    assert oldest["aggregate_id"] in rows.first.inner_text()
+    assert "order=oldest" in page.url
+    page.reload()
+    page.locator("#events-status", has_text="event(s) shown").wait_for()
+    assert page.input_value("#order") == "oldest"
+    assert oldest["aggregate_id"] in rows.first.inner_text()
 
 
 def test_a_member_is_told_the_audit_trail_is_for_auditors(page: Any) -> None:

@@ -99,6 +99,73 @@ def test_paging_while_eight_writers_commit_never_skips_nor_repeats(store: EventS
     assert set(seen) == stored
 
 
+def test_newest_first_pages_walk_commit_order_backwards_each_match_once(
+    store: EventStore,
+) -> None:
+    for index in range(25):
+        write(store, f"message_{index % 3}", "Message", "MessageCreated", f"user_{index % 2}")
+    oldest_first = [e.event_id for e in store.search_events(user_id="user_0", limit=1000)]
+    seen: list[str] = []
+    after = None
+    while page := store.search_events(user_id="user_0", after=after, limit=4, newest_first=True):
+        seen.extend(e.event_id for e in page)
+        after = page[-1].position
+    assert seen == oldest_first[::-1] and len(seen) == 13
+
+
+def test_newest_first_after_the_first_event_is_an_empty_page(store: EventStore) -> None:
+    first = write(store, "message_1", "Message", "MessageCreated", "user_alice")
+    write(store, "message_1", "Message", "MessageUpdated", "user_alice")
+    assert store.search_events(after=first.position, newest_first=True) == []
+    assert [e.event_id for e in store.search_events(newest_first=True, limit=1)] != [first.event_id]
+
+
+def test_events_committed_while_paging_newest_first_are_not_in_the_older_pages(
+    store: EventStore,
+) -> None:
+    old = [write(store, f"message_{n}", "Message", "MessageCreated", "user_a") for n in range(6)]
+    first_page = store.search_events(limit=3, newest_first=True)
+    write(store, "message_9", "Message", "MessageCreated", "user_a")
+    rest = store.search_events(after=first_page[-1].position, limit=100, newest_first=True)
+    assert [e.event_id for e in first_page + rest] == [e.event_id for e in old[::-1]]
+
+
+def test_paging_newest_first_while_eight_writers_commit_never_skips_nor_repeats(
+    store: EventStore,
+) -> None:
+    for n in range(100):
+        write(store, f"message_old_{n % 7}", "Message", "MessageCreated", "user_x")
+    stop = threading.Event()
+
+    def writer(number: int) -> None:
+        index = 0
+        while not stop.is_set():
+            write(store, f"message_{number}_{index % 4}", "Message", "MessageCreated", "user_x")
+            index += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        seen: list[str] = []
+        page = store.search_events(aggregate_type="Message", limit=7, newest_first=True)
+        while page:
+            seen.extend(e.event_id for e in page)
+            page = store.search_events(
+                aggregate_type="Message", after=page[-1].position, limit=7, newest_first=True
+            )
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    # Whatever committed before the first page, each once; nothing the first page did not see.
+    oldest_first = [
+        e.event_id for e in store.search_events(aggregate_type="Message", limit=100_000)
+    ]
+    assert len(seen) == len(set(seen)) >= 100
+    assert seen == oldest_first[: len(seen)][::-1]
+
+
 @pytest.mark.parametrize(
     "arguments",
     [
@@ -110,6 +177,7 @@ def test_paging_while_eight_writers_commit_never_skips_nor_repeats(store: EventS
         {"user_id": ""},
         {"since": datetime(2024, 1, 1)},
         {"until": "2024-01-01"},
+        {"newest_first": "yes"},
     ],
 )
 def test_bad_search_arguments_are_refused_with_a_typed_error(

@@ -165,6 +165,8 @@ _VERDICTS = {
 def _print_report(report: VerificationReport, *, stale: bool, untrusted: bool) -> None:
     scope = f" after seal {report.since_seal}" if report.since_seal else ""
     kept = f", {report.evidence_seals} kept outside the database" if report.evidence_seals else ""
+    if report.unsigned_seals:
+        kept = f", {report.unsigned_seals} of them unsigned{kept}"
     console.print(
         f"checked {report.events_checked} events{scope} in {report.aggregates} aggregates "
         f"and {report.seals_checked} seals{kept} (latest seal: {report.latest_seal or '-'})",

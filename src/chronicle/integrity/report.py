@@ -62,6 +62,7 @@ class VerificationReport:
     events_checked: int = 0
     aggregates: int = 0
     seals_checked: int = 0
+    unsigned_seals: int = 0
     latest_seal: int | None = None
     unsealed_events: int = 0
     since_seal: int | None = None
@@ -93,6 +94,7 @@ class VerificationReport:
             "events_checked": self.events_checked,
             "aggregates": self.aggregates,
             "seals_checked": self.seals_checked,
+            "unsigned_seals": self.unsigned_seals,
             "latest_seal": self.latest_seal,
             "unsealed_events": self.unsealed_events,
             "since_seal": self.since_seal,

@@ -35,6 +35,8 @@ class SealFindings:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     trust: Trust = Trust.UNANCHORED
+    unsigned: int = 0
+    """Seals that carry no signature (made while no signing key was configured, or stripped)."""
 
 
 def _problem(kind: ProblemKind, message: str, seal: Seal) -> Problem:
@@ -93,6 +95,7 @@ def check_seals(seals: Sequence[Seal], trusted: TrustedKeys) -> SealFindings:
                 _problem(ProblemKind.SEAL_ALTERED, "seal 1 names a previous seal", seal)
             )
         previous = seal
+        found.unsigned += seal.signature is None
         if seal.signature is None and not signed_seen:
             unsigned_before.append(seal.number)
             continue

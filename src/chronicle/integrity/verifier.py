@@ -105,6 +105,7 @@ class Verifier:
             found.add_problem(problem)
         report.warnings.extend(findings.warnings)
         report.trust = str(findings.trust)
+        report.unsigned_seals = findings.unsigned
         report.latest_seal = seals[-1].number if seals else None
         stored = {seal.number: seal for seal in seals}
         evidence = {seal.number: seal for seal in self.evidence}

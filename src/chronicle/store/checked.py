@@ -135,7 +135,9 @@ class CheckedStore:
         otherwise everything visible now (``read_visible``)."""
         raise NotImplementedError
 
-    def _search(self, filters: Filters, after: int, limit: int) -> list[RecordedEvent]:
+    def _search(
+        self, filters: Filters, after: int, limit: int, *, newest_first: bool
+    ) -> list[RecordedEvent]:
         raise NotImplementedError
 
     def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
@@ -307,9 +309,12 @@ class CheckedStore:
         until: datetime | None = None,
         after: int | None = None,
         limit: int = 100,
+        newest_first: bool = False,
     ) -> list[RecordedEvent]:
         check_version(after, "after", allow_none=True)
         check_limit(limit)
+        if type(newest_first) is not bool:
+            raise InvalidEventError(f"newest_first must be True or False, got {newest_first!r:.40}")
         filters = search_filters(
             user_id=user_id,
             aggregate_type=aggregate_type,
@@ -317,7 +322,7 @@ class CheckedStore:
             since=since,
             until=until,
         )
-        return self._search(filters, after or 0, limit)
+        return self._search(filters, after or 0, limit, newest_first=newest_first)
 
     def get_all_events(
         self,

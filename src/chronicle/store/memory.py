@@ -291,9 +291,14 @@ class MemoryEventStore(CheckedStore):
                 continue
             yield event
 
-    def _search(self, filters: Filters, after: int, limit: int) -> list[RecordedEvent]:
+    def _search(
+        self, filters: Filters, after: int, limit: int, *, newest_first: bool
+    ) -> list[RecordedEvent]:
         with self._locked():
-            candidates = self._log[after:]
+            if not newest_first:
+                candidates = self._log[after:]
+            else:
+                candidates = self._log[: after - 1 if after else None][::-1]
         return _copies(islice(self._matching(candidates, filters), limit), self._open_event)
 
     def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:

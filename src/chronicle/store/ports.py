@@ -225,12 +225,16 @@ class LogReader(Protocol):
         until: datetime | None = None,
         after: int | None = None,
         limit: int = 100,
+        newest_first: bool = False,
     ) -> list[RecordedEvent]:
-        """A page of the events matching every filter given, in commit order after ``after``.
+        """A page of the events matching every filter given, in commit order after ``after``
+        (``newest_first``: backwards, from the newest event or from before ``after``).
 
         The cursor works as in ``read_all`` (pass the last event's ``position``), so paging never
-        skips nor repeats an event while writers go on. ``since``/``until`` are inclusive,
-        timezone-aware bounds on the timestamp. Bad arguments raise ``InvalidEventError``.
+        skips nor repeats an event while writers go on; newest first, the pages after the first
+        hold exactly the events committed before it (those committed since are the next first
+        page's). ``since``/``until`` are inclusive, timezone-aware bounds on the timestamp. Bad
+        arguments raise ``InvalidEventError``.
         """
         ...
 

@@ -149,6 +149,37 @@ def test_content_search_pages_without_skipping_or_repeating(api: Api) -> None:
     assert seen == [f"needle {index}" for index in range(7)]
 
 
+def _all_pages(api: Api, **params: Any) -> list[str]:
+    seen, after = [], None
+    while True:
+        query = params if after is None else {**params, "after": after}
+        page = api.client.get("/audit/events", params=query, headers=api.as_("auditor")).json()
+        seen += [event["data"]["content"] for event in page["events"]]
+        if (after := page["next"]) is None:
+            return seen
+
+
+def test_newest_first_pages_backwards_through_every_filter_without_skipping(api: Api) -> None:
+    for index in range(4):
+        message = api.post_message("alice", f"needle {index}")
+        api.post_message("bob", f"hay {index}")
+        _edit(api, message["id"], f"needle {index} edited")
+    _rename(api, "alice", "alice_renamed")
+    api.post_message("alice", "needle 4")
+    oldest_first = _all_pages(api, q="needle", limit=3)
+    assert oldest_first[:2] == ["needle 0", "needle 0 edited"] and len(oldest_first) == 9
+    assert _all_pages(api, q="needle", order="newest", limit=3) == oldest_first[::-1]
+    by_name = _all_pages(api, user="alice", event_type="MessageCreated", order="newest", limit=2)
+    assert by_name == [f"needle {index}" for index in range(4, -1, -1)]
+    exported = api.client.get(
+        "/audit/export", params={"q": "needle", "order": "newest"}, headers=api.as_("auditor")
+    )
+    lines = [orjson.loads(line)["data"]["content"] for line in exported.text.splitlines()]
+    assert lines == oldest_first[::-1]
+    wrong = api.client.get("/audit/events", params={"order": "up"}, headers=api.as_("auditor"))
+    assert_problem(wrong, 422)
+
+
 # -- what changed, in full ------------------------------------------------------------------------
 
 

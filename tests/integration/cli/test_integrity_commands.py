@@ -173,8 +173,10 @@ def test_without_a_trusted_key_the_verdict_is_unanchored_and_require_trusted_fai
     checked = runner.invoke(app, ["verify", "--store-url", store_url, "--json"])
     assert checked.exit_code == 0, checked.output
     assert json.loads(checked.output)["trust"] == "unanchored"
+    assert json.loads(checked.output)["unsigned_seals"] == 1
     strict = runner.invoke(app, ["verify", "--store-url", store_url, "--require-trusted"])
     assert strict.exit_code == 1 and "unanchored" in strict.output
+    assert "1 seals, 1 of them unsigned" in strict.output
 
 
 def test_with_the_trusted_key_the_verdict_is_trusted(store_url: str, signing_key: str) -> None:

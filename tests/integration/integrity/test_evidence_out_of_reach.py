@@ -258,6 +258,8 @@ def test_rotating_keys_keeps_older_seals_valid_and_unsigned_seals_are_a_warning(
     assert report.intact, report.problems
     assert report.trust == "trusted"
     assert report.warnings and "seal 1 is unsigned" in report.warnings[0]
+    assert (report.seals_checked, report.unsigned_seals) == (3, 1)
+    assert report.to_dict()["unsigned_seals"] == 1
 
     only_new = Verifier(store, trusted_keys={key_id(later.public): later.public}).verify()
     [problem] = only_new.problems

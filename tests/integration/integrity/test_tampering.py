@@ -289,6 +289,7 @@ def test_seals_rewritten_without_the_key_leave_the_verdict_unsigned(store: Event
     Sealer(store, key=None).run_once()  # the attacker re-seals, but has no key
     report = verify(store)
     assert report.trust == "unsigned"
+    assert report.unsigned_seals == report.seals_checked > 0
     assert any("unsigned" in warning for warning in report.warnings)
 
 

@@ -1,9 +1,9 @@
 """The audit event search behind ``GET /audit/events`` and ``GET /audit/export``.
 
-The store answers one filter set at a time in commit order (``search_events``); a search that
-stands for several (a username that several user ids had, message content in two event types)
-asks each and merges their first pages by position, so the ``after`` cursor pages exactly as for
-one: nothing skipped, nothing repeated while writers go on.
+The store answers one filter set at a time in commit order, or newest first (``search_events``);
+a search that stands for several (a username that several user ids had, message content in two
+event types) asks each and merges their first pages by position, so the ``after`` cursor pages
+exactly as for one: nothing skipped, nothing repeated while writers go on.
 
 The content search (``q``) has no index: it reads the MessageCreated and MessageUpdated events
 matching the other filters and keeps those whose content holds ``q`` (case-insensitive), reading
@@ -40,6 +40,7 @@ class EventQuery:
     filter_sets: list[dict[str, Any]]
     q: str | None = None
     correlation_id: str | None = None
+    newest_first: bool = False
 
     @classmethod
     def of(
@@ -54,6 +55,7 @@ class EventQuery:
         until: datetime | None,
         q: str | None,
         correlation_id: str | None = None,
+        newest_first: bool = False,
     ) -> EventQuery:
         for name, value in (("since", since), ("until", until)):
             if value is not None and value.utcoffset() is None:
@@ -73,6 +75,7 @@ class EventQuery:
             ],
             q.casefold() if q is not None else None,
             correlation_id,
+            newest_first,
         )
 
     def check(self, store: EventStore) -> None:
@@ -82,11 +85,13 @@ class EventQuery:
 
     def _first(self, store: EventStore, after: int | None, limit: int) -> list[RecordedEvent]:
         pages = [
-            store.search_events(**filters, after=after, limit=limit) for filters in self.filter_sets
+            store.search_events(**filters, after=after, limit=limit, newest_first=self.newest_first)
+            for filters in self.filter_sets
         ]
         if len(pages) == 1:
             return pages[0]
-        return list(heapq.merge(*pages, key=lambda event: event.position))[:limit]
+        merged = heapq.merge(*pages, key=lambda event: event.position, reverse=self.newest_first)
+        return list(merged)[:limit]
 
     def _matches(self, event: RecordedEvent) -> bool:
         if self.correlation_id is not None and event.correlation_id != self.correlation_id:

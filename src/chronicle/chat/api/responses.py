@@ -357,6 +357,8 @@ class VerificationReport(Document):
     intact: bool
     events_checked: int
     seals_checked: int
+    unsigned_seals: int
+    unsealed_events: int
     trust: str
     problems: list[dict[str, Any]]
 

@@ -245,6 +245,15 @@ CorrelationQuery = Annotated[
 ]
 
 
+Order = Annotated[
+    Literal["oldest", "newest"],
+    Query(
+        description="``oldest``: commit order; ``newest``: newest first, the later pages older "
+        "(events committed after the first page are the next first page's)."
+    ),
+]
+
+
 def _query(
     actors: Actors,
     user_id: str | None,
@@ -255,10 +264,12 @@ def _query(
     until: datetime | None,
     q: str | None,
     correlation_id: str | None,
+    order: Order,
 ) -> EventQuery:
     return EventQuery.of(
         actors, user_id=user_id, user=user, aggregate_type=aggregate_type,
         event_type=event_type, since=since, until=until, q=q, correlation_id=correlation_id,
+        newest_first=order == "newest",
     )  # fmt: skip
 
 
@@ -274,10 +285,12 @@ def search(
     until: Instant = None,
     q: ContentQuery = None,
     correlation_id: CorrelationQuery = None,
+    order: Order = "oldest",
     after: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """A page of matching events in commit order; pass ``next`` back as ``after``.
+    """A page of matching events in commit order (``order=newest``: newest first); pass
+    ``next`` back as ``after``.
 
     Paging is stable while writes go on: no event is skipped or repeated. ``user`` filters by
     username as recorded when the events happened (every user id that ever had that name;
@@ -288,7 +301,7 @@ def search(
     store = services.chat.store
     actors = Actors.from_log(store)
     query = _query(
-        actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id
+        actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id, order
     )
     page, cursor = query.page(store, after, limit)
     return {"events": [shown(event, actors) for event in page], "next": cursor}
@@ -349,13 +362,14 @@ def export(
     until: Instant = None,
     q: ContentQuery = None,
     correlation_id: CorrelationQuery = None,
+    order: Order = "oldest",
 ) -> StreamingResponse:
     """Every matching event, streamed page by page (constant memory however many there are);
-    the filters are those of ``GET /audit/events``."""
+    the filters and the order are those of ``GET /audit/events``."""
     store = services.chat.store
     actors = Actors.from_log(store)
     query = _query(
-        actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id
+        actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id, order
     )
     query.check(store)  # bad filters fail here, before the stream starts
     if format == "csv":

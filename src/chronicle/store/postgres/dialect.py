@@ -47,13 +47,18 @@ class PostgresDialect(Dialect):
     order = "transaction_id, position"
     # A cursor's place in commit order is its event's; when retention removed that event, the
     # place the cut recorded for its events (every follower was past them: see retention).
-    _place = (
+    # A cursor that names no event, now or cut, starts the walk over from its first end: events
+    # may be re-delivered, never skipped.
+    _known_place = (
         "coalesce((SELECT transaction_id FROM chronicle_events WHERE position = :after), "
         "(SELECT c.max_transaction FROM chronicle_retention_cuts c WHERE c.number = "
         "(SELECT min(number) FROM chronicle_retention_cuts "
-        "WHERE max_position >= :after AND :after > 0)), '0'::xid8)"
+        "WHERE max_position >= :after AND :after > 0)), "
     )
+    _place = f"{_known_place}'0'::xid8)"
     after = f"(transaction_id, position) > ({_place}, :after)"
+    newest = "transaction_id DESC, position DESC"
+    before = f"(transaction_id, position) < ({_known_place}'{2**64 - 1}'::xid8), :after)"
     after_place = "(transaction_id, position) > (:after_transaction::xid8, :after)"
     cursor_place = f"SELECT {_place}::text"
     cut_place = (

@@ -39,6 +39,12 @@ class Dialect:
     after: ClassVar[str] = "position > :after"
     """Events after the caller's cursor ``:after`` in commit order."""
 
+    newest: ClassVar[str] = "position DESC"
+    """Commit order backwards: newest first."""
+
+    before: ClassVar[str] = "position < :after"
+    """Events before the caller's cursor ``:after`` in commit order (a newest-first page)."""
+
     after_place: ClassVar[str] = "position > :after"
     """Like ``after``, with the cursor's place in commit order bound as parameters (found by
     ``cursor_place`` first): the planner sees the bound and counts on the commit-order index,
@@ -94,6 +100,8 @@ class Dialect:
             _Slots(
                 order=self.order,
                 after=self.after,
+                newest=self.newest,
+                before=self.before,
                 after_place=self.after_place,
                 visible=self.visible,
                 ids_in=self.ids_in,

@@ -84,6 +84,12 @@ class Statements:
     read_all: str = f"{_EVENTS} WHERE {{after}}{{visible}} ORDER BY {{order}} LIMIT :limit"
     read_visible: str = f"{_EVENTS} WHERE {{after}} ORDER BY {{order}} LIMIT :limit"
     search: str = f"{_EVENTS} WHERE {{after}}{{visible}}{{filters}} ORDER BY {{order}} LIMIT :limit"
+    search_newest: str = (
+        f"{_EVENTS} WHERE 1 = 1{{visible}}{{filters}} ORDER BY {{newest}} LIMIT :limit"
+    )
+    search_older: str = (
+        f"{_EVENTS} WHERE {{before}}{{visible}}{{filters}} ORDER BY {{newest}} LIMIT :limit"
+    )
     lag: str = "SELECT count(*), min(timestamp) FROM chronicle_events WHERE {after_place}"
     event_by_id: str = f"{_EVENTS} WHERE {{id_is}}"
     aggregate_version: str = (

@@ -171,10 +171,19 @@ class SQLStore(RetentionTables, CheckedStore):
         statement = self._sql.read_all if gap_free else self._sql.read_visible
         return self._events(statement, {"after": after, "limit": limit}, gap_free=gap_free)
 
-    def _search(self, filters: Filters, after: int, limit: int) -> list[RecordedEvent]:
+    def _search(
+        self, filters: Filters, after: int, limit: int, *, newest_first: bool
+    ) -> list[RecordedEvent]:
         # The same cursor and visibility bound as read_all: a page never skips an event that a
-        # running transaction commits later.
-        return self._filtered(self._sql.search, filters, gap_free=True, after=after, limit=limit)
+        # running transaction commits later. Newest first, the first page starts below the
+        # horizon, so every event before it is committed already and older pages miss none.
+        if not newest_first:
+            statement = self._sql.search
+        elif after:
+            statement = self._sql.search_older
+        else:
+            statement = self._sql.search_newest
+        return self._filtered(statement, filters, gap_free=True, after=after, limit=limit)
 
     def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
         return self._filtered(self._sql.all_events, filters, limit=limit, offset=offset)

@@ -163,7 +163,8 @@ function render() {
   $("until").value = view.get("until") || "";
   $("q").value = view.get("q") || "";
   $("correlation-id").value = view.get("correlation_id") || "";
-  const filter = FILTERS.map((name) => view.get(name) || "").join("|");
+  $("order").value = view.get("order") === "oldest" ? "oldest" : "";
+  const filter = [...FILTERS, "order"].map((name) => view.get(name) || "").join("|");
   if (filter !== render.lastFilter) {
     render.lastFilter = filter;
     loadEvents(true);
@@ -254,12 +255,16 @@ $("verify").addEventListener("click", async () => {
       ? `${report.unsealed_events} event(s) not sealed yet` +
         (report.unsealed_seconds ? ` (for ${Math.round(report.unsealed_seconds)} s)` : "")
       : "every event sealed";
+    const unsigned = report.unsigned_seals
+      ? ` (${report.unsigned_seals === report.seals_checked ? "all" : report.unsigned_seals} of them unsigned: no key vouches for ${report.unsigned_seals === 1 ? "it" : "them"})`
+      : report.seals_checked ? " (all signed)" : "";
+    const seals = `${report.seals_checked} seal(s)${unsigned}`;
     if (report.intact) {
-      box.textContent = `Intact: ${report.events_checked} events and ${report.seals_checked} seals checked; ${tail}. Trust: ${trust}.`;
-      box.className = report.trust === "trusted" ? "intact" : "warning";
+      box.textContent = `Intact: ${report.events_checked} events and ${seals} checked; ${tail}. Trust: ${trust}.`;
+      box.className = report.trust === "trusted" && !report.unsigned_seals ? "intact" : "warning";
     } else {
       const first = report.problems[0];
-      box.textContent = `Tampering detected (${report.problems.length} problem(s)). First: ${first.kind} — ${first.message}. ${tail}. Trust: ${trust}.`;
+      box.textContent = `Tampering detected (${report.problems.length} problem(s)). First: ${first.kind} — ${first.message}. ${seals} checked; ${tail}. Trust: ${trust}.`;
       box.className = "tampered";
     }
   } catch (error) {
@@ -277,6 +282,7 @@ function filterQuery(view = currentView()) {
   }
   if (view.get("since")) query.set("since", `${view.get("since")}T00:00:00Z`);
   if (view.get("until")) query.set("until", `${view.get("until")}T23:59:59.999999Z`);
+  query.set("order", view.get("order") === "oldest" ? "oldest" : "newest");
   return query;
 }
 
@@ -329,9 +335,12 @@ $("filters").addEventListener("submit", (event) => {
   go({
     user: $("user").value.trim(), event_type: $("event-type").value, aggregate_type: $("aggregate-type").value,
     since: $("since").value, until: $("until").value, q: $("q").value.trim(),
-    correlation_id: $("correlation-id").value.trim(),
+    correlation_id: $("correlation-id").value.trim(), order: $("order").value,
   });
 });
+
+// The order applies at once: it changes which events come first, not which events match.
+$("order").addEventListener("change", () => go({ order: $("order").value }));
 
 $("last-week").addEventListener("click", () => {
   const today = new Date();
