@@ -409,3 +409,71 @@ def test_the_export_holds_exactly_the_events_of_the_current_filter(page: Any) ->
         else:
             assert lines[0].startswith("position,event_id") and len(lines) == 2
             assert "MessageUpdated" in lines[1] and "alice" in lines[1]
+
+
+def post_as(service: str, username: str, path: str, body: dict[str, Any]) -> Any:
+    login = httpx.post(
+        f"{service}/auth/token", data={"username": username, "password": f"{username}-demo"}
+    )
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    response = httpx.post(f"{service}{path}", json=body, headers=headers, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_long_value_is_cut_and_shown_in_full_on_demand(page: Any, service: str) -> None:
+    content = "The whole plan, line by line: " + "every step is written down here. " * 12
+    ending = "The last words of a long message."
+    message = post_as(service, "alice", "/messages", {"content": content + ending})
+    sign_in(page, "auditor")
+    page.locator("#main:not([hidden])").wait_for()
+    page.goto(f"{service}/ui#aggregate={message['id']}")
+    created = page.locator("#history li.entry", has_text="(created)")
+    created.wait_for()
+    value = created.locator(".change", has_text="content")
+    assert ending not in value.inner_text()  # cut, with a way to see it all
+    value.get_by_role("button", name="Show all").click()
+    assert ending in value.inner_text()
+    value.get_by_role("button", name="Show less").click()
+    assert ending not in value.inner_text()
+
+
+def test_the_token_stays_in_the_tab_and_the_page_loads_nothing_from_elsewhere(
+    browser: Any, service: str
+) -> None:
+    page = open_page(browser, service)
+    requested: list[str] = []
+    refused: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("console", lambda message: message.type == "error" and refused.append(message.text))
+    try:
+        policy = httpx.get(f"{service}/ui").headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "connect-src 'self'" in policy, policy
+        page.reload()
+        sign_in(page, "auditor")
+        pin_the_key(page)
+        alices_edits_of_last_week(page)
+        stored = page.evaluate("JSON.stringify(Object.assign({}, localStorage))")
+        assert "eyJ" not in stored and "token" not in stored  # the pinned key only
+        assert page.evaluate("sessionStorage.getItem('chronicle.token')").startswith("eyJ")
+        assert requested and all(url.startswith(service) for url in requested), requested
+        assert refused == [] and page.errors == []
+        page.get_by_role("button", name="Sign out").click()
+        assert page.evaluate("sessionStorage.getItem('chronicle.token')") is None
+    finally:
+        page.context.close()
+
+
+def test_the_control_in_focus_is_outlined(page: Any) -> None:
+    sign_in(page, "auditor")
+    alices_edits_of_last_week(page)
+    page.locator("#user").focus()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('#events tbody tr')"):
+            break
+    outline = page.evaluate(
+        "(() => { const style = getComputedStyle(document.activeElement);"
+        " return [style.outlineStyle, parseFloat(style.outlineWidth)]; })()"
+    )
+    assert outline[0] != "none" and outline[1] >= 2, outline

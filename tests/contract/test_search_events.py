@@ -166,6 +166,76 @@ def test_paging_newest_first_while_eight_writers_commit_never_skips_nor_repeats(
     assert seen == oldest_first[: len(seen)][::-1]
 
 
+def test_user_ids_match_the_events_of_any_of_those_users_in_commit_order(
+    store: EventStore,
+) -> None:
+    written = [
+        write(store, f"message_{n % 3}", "Message", "MessageCreated", f"user_{n % 3}")
+        for n in range(12)
+    ]
+    of_two = [e.event_id for e in written if e.user_id in ("user_0", "user_2")]
+    assert [e.event_id for e in store.search_events(user_ids=["user_2", "user_0"])] == of_two
+    pages: dict[bool, list[str]] = {}
+    for newest_first in (False, True):
+        seen: list[str] = []
+        after = None
+        while page := store.search_events(
+            user_ids=("user_0", "user_2"), after=after, limit=3, newest_first=newest_first
+        ):
+            seen.extend(e.event_id for e in page)
+            after = page[-1].position
+        pages[newest_first] = seen
+    assert pages == {False: of_two, True: of_two[::-1]}
+    one = store.search_events(user_ids=["user_1"], event_type="MessageCreated", limit=2)
+    assert [e.user_id for e in one] == ["user_1", "user_1"]
+    assert store.search_events(user_ids=["user_9", "user_8"]) == []
+
+
+def test_paging_through_several_users_while_batch_writers_commit_misses_nothing(
+    store: EventStore,
+) -> None:
+    done = threading.Event()
+    seen: list[str] = []
+
+    def follow() -> None:
+        after = None
+        while True:
+            finished = done.is_set()
+            page = store.search_events(user_ids=["user_a", "user_b"], after=after, limit=7)
+            seen.extend(e.event_id for e in page)
+            if page:
+                after = page[-1].position
+            elif finished and not any(
+                e.user_id in ("user_a", "user_b") for e in store.read_visible(after, limit=100_000)
+            ):
+                return
+
+    def writer(number: int) -> None:
+        for index in range(12):
+            store.append(
+                f"message_{number}_{index}",
+                [NewEvent("MessageCreated", {"n": n}) for n in range(4)],
+                expected_version=0,
+                aggregate_type="Message",
+                user_id=("user_a", "user_b", "user_c")[(number + index) % 3],
+            )
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    follower.join(timeout=60)
+    stored = {
+        e.event_id for e in store.get_all_events(limit=100_000) if e.user_id in ("user_a", "user_b")
+    }
+    assert len(seen) == len(set(seen)) == len(stored) == 256
+    assert set(seen) == stored
+
+
 @pytest.mark.parametrize(
     "arguments",
     [
@@ -178,6 +248,12 @@ def test_paging_newest_first_while_eight_writers_commit_never_skips_nor_repeats(
         {"since": datetime(2024, 1, 1)},
         {"until": "2024-01-01"},
         {"newest_first": "yes"},
+        {"user_ids": []},
+        {"user_ids": "user_alice"},
+        {"user_ids": ["user_alice", ""]},
+        {"user_ids": ["user\x00alice"]},
+        {"user_ids": ["user_alice"], "user_id": "user_alice"},
+        {"user_ids": [f"user_{n}" for n in range(101)]},
     ],
 )
 def test_bad_search_arguments_are_refused_with_a_typed_error(

@@ -303,6 +303,7 @@ class CheckedStore:
         self,
         *,
         user_id: str | None = None,
+        user_ids: Sequence[str] | None = None,
         aggregate_type: str | None = None,
         event_type: str | None = None,
         since: datetime | None = None,
@@ -317,6 +318,7 @@ class CheckedStore:
             raise InvalidEventError(f"newest_first must be True or False, got {newest_first!r:.40}")
         filters = search_filters(
             user_id=user_id,
+            user_ids=user_ids,
             aggregate_type=aggregate_type,
             event_type=event_type,
             since=since,

@@ -282,8 +282,11 @@ class MemoryEventStore(CheckedStore):
             if name in filters
         ]
         since, until = filters.get("since"), filters.get("until")
+        users = filters.get("user_ids")
         for event in events:
             if any(getattr(event, name) != value for name, value in equal):
+                continue
+            if users is not None and event.user_id not in users:
                 continue
             if (since is not None and event.timestamp < since) or (
                 until is not None and event.timestamp > until

@@ -219,6 +219,7 @@ class LogReader(Protocol):
         self,
         *,
         user_id: str | None = None,
+        user_ids: Sequence[str] | None = None,
         aggregate_type: str | None = None,
         event_type: str | None = None,
         since: datetime | None = None,
@@ -229,6 +230,7 @@ class LogReader(Protocol):
     ) -> list[RecordedEvent]:
         """A page of the events matching every filter given, in commit order after ``after``
         (``newest_first``: backwards, from the newest event or from before ``after``).
+        ``user_ids`` (a list, instead of ``user_id``) matches the events of any of those users.
 
         The cursor works as in ``read_all`` (pass the last event's ``position``), so paging never
         skips nor repeats an event while writers go on; newest first, the pages after the first

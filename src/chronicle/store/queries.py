@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,13 +30,27 @@ def check_instant(value: object, what: str) -> datetime:
 
 
 Filters = dict[str, Any]
-"""Checked audit filters by name (``user_id``, ``aggregate_type``, ``event_type``, ``since``,
-``until``), only those given; instants are timezone-aware UTC datetimes."""
+"""Checked audit filters by name (``user_id`` or ``user_ids``, ``aggregate_type``,
+``event_type``, ``since``, ``until``), only those given; instants are timezone-aware UTC
+datetimes, ``user_ids`` a tuple without repeats."""
+
+
+MAX_USERS = 100
+"""At most this many user ids in one search's ``user_ids``."""
+
+
+def _check_user_id(user_id: object) -> str:
+    # Printable, as stored user ids are (``check_user_id``): PostgreSQL could not even be
+    # asked about a NUL, and every backend must answer the same.
+    if type(user_id) is not str or not 0 < len(user_id) <= 200 or not user_id.isprintable():
+        raise InvalidEventError(f"user_id must be 1-200 printable characters, got {user_id!r:.60}")
+    return user_id
 
 
 def search_filters(
     *,
     user_id: str | None = None,
+    user_ids: Sequence[str] | None = None,
     aggregate_type: str | None = None,
     event_type: str | None = None,
     since: datetime | None = None,
@@ -44,13 +59,15 @@ def search_filters(
     """The filters of an audit query, checked (``InvalidEventError`` on the first bad one)."""
     filters: Filters = {}
     if user_id is not None:
-        # Printable, as stored user ids are (``check_user_id``): PostgreSQL could not even be
-        # asked about a NUL, and every backend must answer the same.
-        if type(user_id) is not str or not 0 < len(user_id) <= 200 or not user_id.isprintable():
+        filters["user_id"] = _check_user_id(user_id)
+    if user_ids is not None:
+        if user_id is not None:
+            raise InvalidEventError("give user_id or user_ids, not both")
+        if not isinstance(user_ids, list | tuple) or not 0 < len(user_ids) <= MAX_USERS:
             raise InvalidEventError(
-                f"user_id must be 1-200 printable characters, got {user_id!r:.60}"
+                f"user_ids must be a list of 1-{MAX_USERS} user ids, got {user_ids!r:.60}"
             )
-        filters["user_id"] = user_id
+        filters["user_ids"] = tuple(dict.fromkeys(_check_user_id(each) for each in user_ids))
     if aggregate_type is not None:
         filters["aggregate_type"] = check_name(aggregate_type, "aggregate_type")
     if event_type is not None:

@@ -33,6 +33,16 @@ def _events(api: Api, **params: Any) -> list[dict[str, Any]]:
     return list(response.json()["events"])
 
 
+def _all_pages(api: Api, **params: Any) -> list[str]:
+    seen, after = [], None
+    while True:
+        query = params if after is None else {**params, "after": after}
+        page = api.client.get("/audit/events", params=query, headers=api.as_("auditor")).json()
+        seen += [event["data"]["content"] for event in page["events"]]
+        if (after := page["next"]) is None:
+            return seen
+
+
 def _instant(api: Api, aggregate_id: str) -> str:
     """An instant just after the aggregate's newest event (and before anything later)."""
     newest = api.services.chat.store.get_events_for_aggregate(aggregate_id)[-1].timestamp
@@ -81,6 +91,30 @@ def test_the_user_filter_finds_the_events_of_whoever_had_that_name(api: Api) -> 
         "/audit/events", params={"user": "ali\x00ce"}, headers=api.as_("auditor")
     )
     assert_problem(response, 422)
+
+
+def test_a_name_two_users_had_finds_both_in_commit_order_and_newest_first(api: Api) -> None:
+    api.post_message("alice", "first alice")
+    _rename(api, "alice", "alice_renamed")
+    created = api.client.post(
+        "/users",
+        json={"username": "alice", "email": "new-alice@example.com", "password": "a-long-password"},
+        headers=api.as_("admin"),
+    )
+    assert created.status_code == 201, created.text
+    token = api.client.post(
+        "/auth/token", data={"username": "alice", "password": "a-long-password"}
+    ).json()["access_token"]
+    api.headers["new_alice"] = {"Authorization": f"Bearer {token}"}
+    api.post_message("new_alice", "second alice")
+    api.post_message("bob", "not alice")
+    api.post_message("alice", "first alice again")
+    params = {"user": "alice", "event_type": "MessageCreated", "limit": 1}
+    oldest = _all_pages(api, **params)
+    assert oldest == ["first alice", "second alice", "first alice again"]
+    assert _all_pages(api, **params, order="newest") == oldest[::-1]
+    only_new = _events(api, user="alice", user_id=created.json()["id"], event_type="MessageCreated")
+    assert [event["data"]["content"] for event in only_new] == ["second alice"]
 
 
 def test_the_user_filter_pages_like_any_other_filter(api: Api) -> None:
@@ -147,16 +181,6 @@ def test_content_search_pages_without_skipping_or_repeating(api: Api) -> None:
         if (after := page["next"]) is None:
             break
     assert seen == [f"needle {index}" for index in range(7)]
-
-
-def _all_pages(api: Api, **params: Any) -> list[str]:
-    seen, after = [], None
-    while True:
-        query = params if after is None else {**params, "after": after}
-        page = api.client.get("/audit/events", params=query, headers=api.as_("auditor")).json()
-        seen += [event["data"]["content"] for event in page["events"]]
-        if (after := page["next"]) is None:
-            return seen
 
 
 def test_newest_first_pages_backwards_through_every_filter_without_skipping(api: Api) -> None:

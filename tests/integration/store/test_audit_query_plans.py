@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from chronicle import EventStore, NewEvent
-from chronicle.store.sql.statements import FILTERS, Statements
+from chronicle.store.sql.statements import FILTERS, Statements, each_user_page
 
 USERS = 50
 EVENTS_PER_USER = 40
@@ -100,6 +100,37 @@ def test_a_filtered_page_on_sqlite_reads_its_index_in_commit_order(
     plan = "\n".join(str(row[-1]) for row in rows)
     assert f"USING INDEX chronicle_events_by_{index} (" in plan, plan
     assert "TEMP B-TREE" not in plan, plan  # no sort: the index is in position order
+
+
+def several_users_sql(store: EventStore, users: int) -> str:
+    """The statement a search for the events of any of ``users`` users runs, newest first."""
+    sql = Statements().render(store.dialect)  # type: ignore[attr-defined]
+    members = each_user_page(sql.search_older_positions, users)
+    statement = sql.events_at_positions_newest.replace("{members}", members)
+    return str(store.dialect.sql(statement.replace("{filters}", "")))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_several_users_are_searched_each_on_the_user_index_in_commit_order(
+    store: EventStore, store_url: str
+) -> None:
+    fill(store)
+    params = {"after": 1_000, "limit": 20, "user_id_0": "user_0", "user_id_1": "user_3"}
+    if store.backend == "sqlite":
+        explained = store.execute_raw(  # type: ignore[attr-defined]
+            "EXPLAIN QUERY PLAN " + several_users_sql(store, 2), params
+        )
+        plan = "\n".join(str(row[-1]) for row in explained)
+        assert plan.count("INDEX chronicle_events_by_user (user_id=? AND position<?)") == 2, plan
+    else:
+        with psycopg.connect(store_url) as conn:
+            horizon = conn.execute("SELECT pg_current_xact_id()").fetchone()
+            conn.execute("SET LOCAL enable_seqscan = off")
+            explained = conn.execute(
+                "EXPLAIN " + several_users_sql(store, 2), {**params, "horizon": horizon[0]}
+            ).fetchall()
+        plan = "\n".join(row[0] for row in explained)
+        assert plan.count("chronicle_events_by_user_in_order") == 2, plan
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)

@@ -38,6 +38,11 @@ HOLD_COLUMNS = "hold_id, subject_kind, subject_id, reason, placed_at"
 SNAPSHOT_COLUMNS = "aggregate_id, aggregate_type, version, state_schema_version, state, created_at"
 
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM chronicle_events"
+# The WHERE and ORDER BY of an audit search page: in commit order after the cursor; newest
+# first from the newest event; newest first before the cursor.
+_SEARCH = "{after}{visible}{filters} ORDER BY {order} LIMIT :limit"
+_SEARCH_NEWEST = "1 = 1{visible}{filters} ORDER BY {newest} LIMIT :limit"
+_SEARCH_OLDER = "{before}{visible}{filters} ORDER BY {newest} LIMIT :limit"
 _ATTESTED_SNAPSHOTS = (
     "SELECT "
     + ", ".join(f"s.{column}" for column in SNAPSHOT_COLUMNS.split(", "))
@@ -83,12 +88,19 @@ class Statements:
     )
     read_all: str = f"{_EVENTS} WHERE {{after}}{{visible}} ORDER BY {{order}} LIMIT :limit"
     read_visible: str = f"{_EVENTS} WHERE {{after}} ORDER BY {{order}} LIMIT :limit"
-    search: str = f"{_EVENTS} WHERE {{after}}{{visible}}{{filters}} ORDER BY {{order}} LIMIT :limit"
-    search_newest: str = (
-        f"{_EVENTS} WHERE 1 = 1{{visible}}{{filters}} ORDER BY {{newest}} LIMIT :limit"
+    search: str = f"{_EVENTS} WHERE {_SEARCH}"
+    search_newest: str = f"{_EVENTS} WHERE {_SEARCH_NEWEST}"
+    search_older: str = f"{_EVENTS} WHERE {_SEARCH_OLDER}"
+    # A search for the events of any of several users: one page of positions per user (each
+    # read off its index in order), then the page of their union in the same order.
+    search_positions: str = f"SELECT position FROM chronicle_events WHERE {_SEARCH}"
+    search_newest_positions: str = f"SELECT position FROM chronicle_events WHERE {_SEARCH_NEWEST}"
+    search_older_positions: str = f"SELECT position FROM chronicle_events WHERE {_SEARCH_OLDER}"
+    events_at_positions: str = (
+        f"{_EVENTS} WHERE position IN ({{members}}) ORDER BY {{order}} LIMIT :limit"
     )
-    search_older: str = (
-        f"{_EVENTS} WHERE {{before}}{{visible}}{{filters}} ORDER BY {{newest}} LIMIT :limit"
+    events_at_positions_newest: str = (
+        f"{_EVENTS} WHERE position IN ({{members}}) ORDER BY {{newest}} LIMIT :limit"
     )
     lag: str = "SELECT count(*), min(timestamp) FROM chronicle_events WHERE {after_place}"
     event_by_id: str = f"{_EVENTS} WHERE {{id_is}}"
@@ -283,6 +295,16 @@ def values_rows(names: tuple[str, ...], rows: int) -> str:
     return ", ".join(
         "(" + ", ".join(f":{name}_{row}" for name in names) + ")" for row in range(rows)
     )
+
+
+def each_user_page(member: str, users: int) -> str:
+    """The ``{members}`` of ``events_at_positions``: ``member`` (a page of positions) once per
+    user, the n-th for the user bound to ``:user_id_n``, as one UNION ALL."""
+    pages = []
+    for n in range(users):
+        filters = "{filters}" + f" AND user_id = :user_id_{n}"
+        pages.append(f"SELECT position FROM ({member.replace('{filters}', filters)}) AS s{n}")
+    return " UNION ALL ".join(pages)
 
 
 FILTERS = {

@@ -44,6 +44,7 @@ from chronicle.store.sql.statements import (
     MERKLE_LEAF_ROW,
     MERKLE_NODE_ROW,
     Statements,
+    each_user_page,
     values_rows,
 )
 
@@ -177,13 +178,27 @@ class SQLStore(RetentionTables, CheckedStore):
         # The same cursor and visibility bound as read_all: a page never skips an event that a
         # running transaction commits later. Newest first, the first page starts below the
         # horizon, so every event before it is committed already and older pages miss none.
+        sql = self._sql
         if not newest_first:
-            statement = self._sql.search
+            page, member, union = sql.search, sql.search_positions, sql.events_at_positions
         elif after:
-            statement = self._sql.search_older
+            page, member = sql.search_older, sql.search_older_positions
+            union = sql.events_at_positions_newest
         else:
-            statement = self._sql.search_newest
-        return self._filtered(statement, filters, gap_free=True, after=after, limit=limit)
+            page, member = sql.search_newest, sql.search_newest_positions
+            union = sql.events_at_positions_newest
+        users = filters.get("user_ids")
+        if users is None:
+            return self._filtered(page, filters, gap_free=True, after=after, limit=limit)
+        # Any of several users: each one's page of positions, merged in commit order by the
+        # database (only it knows PostgreSQL's commit order), then the page of their union.
+        members = each_user_page(member, len(users))
+        others = {name: value for name, value in filters.items() if name != "user_ids"}
+        each_user = {f"user_id_{n}": user for n, user in enumerate(users)}
+        return self._filtered(
+            union.replace("{members}", members), others, gap_free=True, after=after,
+            limit=limit, **each_user,
+        )  # fmt: skip
 
     def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
         return self._filtered(self._sql.all_events, filters, limit=limit, offset=offset)
