@@ -71,6 +71,12 @@ class PostgresSite:
             row = conn.execute("SHOW server_version").fetchone()
         return str(row[0]) if row else "?"
 
+    def spare_schema(self, label: str) -> str:
+        """A schema name of its own, not created, dropped on ``close`` (a key store's)."""
+        schema = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+        self._schemas.append(schema)
+        return schema
+
     def place(self, label: str) -> Place:
         schema = f"bench_{label}_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(self.url, autocommit=True) as conn:

@@ -38,8 +38,9 @@ import jwt
 from bench import payload
 from bench.cases import Case, Scale
 from bench.harness import Benchmark, Subject
-from bench.places import Site
+from bench.places import PostgresSite, Site
 from chronicle import open_store
+from chronicle.personal.kek import new_kek_text
 
 CONNECTIONS = 16
 SECRET = "bench-secret-key-of-at-least-32-characters"
@@ -160,6 +161,9 @@ def start_chronicle(site: Site, folder: Path) -> Server:
         "EVENT_STORE_TYPE": site.backend,
         "EVENT_STORE_URL": place.chronicle_url,
     }
+    if isinstance(site, PostgresSite):  # personal data's keys: a schema of their own, wrapped
+        env["CHRONICLE_KEY_STORE_SCHEMA"] = site.spare_schema("http_keys")
+        env["CHRONICLE_KEY_ENCRYPTION_KEY"] = new_kek_text()
     subprocess.run(
         [CHRONICLE, "users", "create", USERNAME, "--role", "member", "--password-stdin"],
         input=f"{PASSWORD}\n", env=env, check=True, capture_output=True, text=True,

@@ -105,6 +105,9 @@ class EventConfig(BaseSettings):
     key_cache_seconds: float = Field(
         1.0, ge=0, le=3600, validation_alias="CHRONICLE_KEY_CACHE_SECONDS"
     )
+    caller_cache_seconds: float = Field(
+        1.0, ge=0, le=60, validation_alias="CHRONICLE_CALLER_CACHE_SECONDS"
+    )
     secret_key: SecretStr | None = Field(None, validation_alias="CHRONICLE_SECRET_KEY")
     token_minutes: int = Field(60, ge=1, le=7 * 24 * 60, validation_alias="CHRONICLE_TOKEN_MINUTES")
 

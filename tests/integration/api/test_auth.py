@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import orjson
 
-from .conftest import Api, assert_problem
+from chronicle.chat.service import Credentials
+from chronicle.chat.service.accounts import update_user
+
+from .conftest import Api, assert_problem, settings_for, start
 
 VOIDED = "the token was issued before a password or role change: log in again"
 
@@ -254,3 +257,35 @@ def test_a_token_with_a_generation_that_is_not_a_whole_number_gets_401(api: Api)
             api.client.get("/users/me", headers={"Authorization": f"Bearer {token}"}), 401
         )
         assert body["type"].endswith(":invalid-token")
+
+
+def test_a_change_made_elsewhere_applies_here_once_the_cached_caller_expires(
+    store_url: str,
+) -> None:
+    for api in start(settings_for(store_url, caller_cache_seconds=60)):
+        alice = api.ids["alice"]
+        assert api.client.get("/users/me", headers=api.as_("alice")).json()["role"] == "member"
+        # Another process (here: the service layer, not this service's routes) demotes alice.
+        chat = api.services.chat
+        update_user(
+            chat.writer(), Credentials(chat.store), alice, {"role": "auditor"},
+            acting_user=api.ids["admin"],
+        )  # fmt: skip
+        # This process remembers alice for its cache seconds: her old token still passes …
+        assert api.client.get("/users/me", headers=api.as_("alice")).status_code == 200
+        api.services.callers.forget(alice)  # … until they pass (here: forgotten at once)
+        body = assert_problem(api.client.get("/users/me", headers=api.as_("alice")), 401)
+        assert body["detail"] == VOIDED
+
+
+def test_a_change_made_through_this_service_applies_on_its_next_request(store_url: str) -> None:
+    for api in start(settings_for(store_url, caller_cache_seconds=60)):
+        bob = api.ids["bob"]
+        assert api.client.get("/users/me", headers=api.as_("bob")).status_code == 200  # cached
+        renamed = api.client.patch(
+            f"/users/{bob}", json={"username": "robert"}, headers=api.as_("admin")
+        )
+        assert renamed.status_code == 200, renamed.text
+        assert api.post_message("bob", "signed by my new name")["username"] == "robert"
+        api.client.patch(f"/users/{bob}", json={"role": "auditor"}, headers=api.as_("admin"))
+        assert_problem(api.client.get("/users/me", headers=api.as_("bob")), 401)

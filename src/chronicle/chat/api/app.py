@@ -20,6 +20,7 @@ from chronicle.metrics import Metrics
 
 from . import openapi, problems
 from .auth import Tokens, load_secret
+from .callers import CallerCache
 from .dependencies import Services
 from .docs import docs_router
 from .middleware import BodyLimit, HTTPMetrics, SecurityHeaders
@@ -49,7 +50,12 @@ def open_services(settings: EventConfig, metrics: Metrics | None = None) -> Serv
         chat.close()
         raise
     return Services(
-        chat=chat, writer=chat.writer(), credentials=credentials, tokens=tokens, throttle=throttle
+        chat=chat,
+        writer=chat.writer(),
+        credentials=credentials,
+        tokens=tokens,
+        throttle=throttle,
+        callers=CallerCache(settings.caller_cache_seconds),
     )
 
 

@@ -1,13 +1,18 @@
-"""What routes depend on: the running services, the authenticated caller, role checks."""
+"""What routes depend on: the running services, the authenticated caller, role checks.
+
+Dependencies that do no I/O are ``async def``: FastAPI runs them on the event loop, where a
+plain ``def`` would cost a hop to the thread pool and back on every request. The caller's
+lookup goes to the pool only when the caller is not remembered (see :mod:`.callers`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
 from chronicle.chat.read_models import queries
 from chronicle.chat.service import Credentials, Writer
@@ -16,6 +21,7 @@ from chronicle.chat.wiring import ChatContext
 from chronicle.errors import InvalidEventError
 
 from .auth import InvalidTokenError, Tokens
+from .callers import Caller, CallerCache
 from .problems import EventSourcingDisabledError, ForbiddenError, NotAuthenticatedError
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -30,18 +36,10 @@ class Services:
     credentials: Credentials
     tokens: Tokens
     throttle: Throttle
+    callers: CallerCache
 
 
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated user making the request, as the users read model knows them now."""
-
-    id: str
-    username: str
-    role: str
-
-
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -49,31 +47,43 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def caller(services: ServicesDep, token: Annotated[str | None, Depends(oauth2)]) -> Caller:
+async def caller(services: ServicesDep, token: Annotated[str | None, Depends(oauth2)]) -> Caller:
     """The caller of a valid bearer token; 401 without one, for a user that no longer exists, or
-    for a token issued before the user's password or role last changed."""
+    for a token issued before the user's password or role last changed. A caller seen within
+    the last moment is remembered (see :mod:`.callers`): no database read, no thread hop."""
     if not token:
         raise NotAuthenticatedError("this route needs a bearer token: POST /auth/token first")
     bearer = services.tokens.read(token)
-    with services.chat.store.read_session() as session:
-        row = queries.user(session, bearer.user_id)
-        generation = services.credentials.token_generation(session, bearer.user_id)
-    if row is None:
-        raise NotAuthenticatedError("the token's user does not exist")
+    known = services.callers.get(bearer.user_id)
+    if known is None:
+        known = await run_in_threadpool(_look_up, services, bearer.user_id)
+    who, generation = known
     if bearer.generation < generation:
         raise InvalidTokenError(
             "the token was issued before a password or role change: log in again"
         )
-    return Caller(row["id"], row["username"], row["role"])
+    return who
+
+
+def _look_up(services: Services, user_id: str) -> tuple[Caller, int]:
+    epoch = services.callers.epoch
+    with services.chat.store.read_session() as session:
+        row = queries.user(session, user_id)
+        generation = services.credentials.token_generation(session, user_id)
+    if row is None:
+        raise NotAuthenticatedError("the token's user does not exist")
+    who = Caller(row["id"], row["username"], row["role"])
+    services.callers.remember(who, generation, epoch)
+    return who, generation
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
 
 
-def require(*roles: str) -> Callable[[Caller], Caller]:
+def require(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency that lets only callers with one of ``roles`` through (403 otherwise)."""
 
-    def check(who: CallerDep) -> Caller:
+    async def check(who: CallerDep) -> Caller:
         if who.role not in roles:
             raise ForbiddenError(
                 f"the {who.role} role may not do this (needs {' or '.join(roles)})"
@@ -88,7 +98,7 @@ Admin = Annotated[Caller, Depends(require("admin"))]
 Auditor = Annotated[Caller, Depends(require("auditor", "admin"))]
 
 
-def correlation_id(
+async def correlation_id(
     x_correlation_id: Annotated[str | None, Header()] = None,
     x_request_id: Annotated[str | None, Header()] = None,
 ) -> str | None:
@@ -102,7 +112,7 @@ def correlation_id(
 CorrelationDep = Annotated[str | None, Depends(correlation_id)]
 
 
-def event_sourcing(services: ServicesDep) -> Services:
+async def event_sourcing(services: ServicesDep) -> Services:
     """Audit routes need events: 409 when EVENT_SOURCING_ENABLED=false."""
     if not services.chat.settings.enabled:
         raise EventSourcingDisabledError(

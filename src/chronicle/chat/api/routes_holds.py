@@ -90,7 +90,7 @@ class HoldList(Model):
 # -- dependencies ---------------------------------------------------------------------------------
 
 
-def holding_store(services: ServicesDep) -> EventStore:
+async def holding_store(services: ServicesDep) -> EventStore:
     """The store, when it keeps legal holds (409 otherwise: it never archives events)."""
     store = services.chat.store
     if not store.capabilities.has("retention"):

@@ -95,18 +95,21 @@ def update(
         raise ForbiddenError("only an admin changes roles or other users")
     _user(services, user_id)
     updates = body.model_dump(exclude_none=True, exclude={"password", "expected_version"})
-    if updates or body.expected_version is not None:
-        result = update_user(
-            services.writer,
-            services.credentials,
-            user_id,
-            updates,
-            acting_user=who.id,
-            expected_version=body.expected_version,
-            correlation_id=correlation,
-        )
-    if body.password is not None:
-        services.credentials.set_password(user_id, body.password)
+    try:
+        if updates or body.expected_version is not None:
+            result = update_user(
+                services.writer,
+                services.credentials,
+                user_id,
+                updates,
+                acting_user=who.id,
+                expected_version=body.expected_version,
+                correlation_id=correlation,
+            )
+        if body.password is not None:
+            services.credentials.set_password(user_id, body.password)
+    finally:
+        services.callers.forget(user_id)  # committed (or not): the next request reads them
     if updates or body.expected_version is not None:
         return written(result)
     return _user(services, user_id)
@@ -130,9 +133,12 @@ def erase(
     409 when the user was erased already or a legal hold covers them or their data (the
     problem's ``hold_id`` names it); running it again completes an erasure that was cut short.
     """
-    result = erase_user(
-        services.chat, user_id, reason=body.reason, erased_by=who.id, correlation_id=correlation
-    )
+    try:
+        result = erase_user(
+            services.chat, user_id, reason=body.reason, erased_by=who.id, correlation_id=correlation
+        )
+    finally:
+        services.callers.forget(user_id)
     return result.to_dict()
 
 
