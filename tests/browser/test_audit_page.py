@@ -497,3 +497,14 @@ def test_more_pages_on_newest_first_without_skipping_or_repeating(page: Any, ser
         "#events tbody tr", "(rows) => rows.map((row) => row.dataset.aggregate)"
     )
     assert shown == posted[::-1]  # newest first, each once
+
+
+def test_turning_the_order_keeps_what_was_typed_in_the_filters(page: Any) -> None:
+    sign_in(page, "auditor")
+    page.locator("#events-status", has_text="event(s) shown").wait_for()
+    page.get_by_label("User", exact=True).fill("alice")  # typed, not submitted yet
+    page.get_by_label("Order", exact=True).select_option("oldest")
+    page.wait_for_url("**order=oldest**")
+    assert "user=alice" in page.url and page.input_value("#user") == "alice"
+    page.locator("#events-status", has_text="event(s) shown").wait_for()
+    assert "alice (member)" in page.locator("#events tbody tr").first.inner_text()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chronicle import EventStore, InvalidEventError, NewEvent
+from chronicle.store.queries import MAX_USERS
 
 
 def write(store: EventStore, aggregate_id: str, aggregate_type: str, event_type: str, user: str):
@@ -253,7 +254,7 @@ def test_paging_through_several_users_while_batch_writers_commit_misses_nothing(
         {"user_ids": ["user_alice", ""]},
         {"user_ids": ["user\x00alice"]},
         {"user_ids": ["user_alice"], "user_id": "user_alice"},
-        {"user_ids": [f"user_{n}" for n in range(101)]},
+        {"user_ids": [f"user_{n}" for n in range(MAX_USERS + 1)]},
     ],
 )
 def test_bad_search_arguments_are_refused_with_a_typed_error(

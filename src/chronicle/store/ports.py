@@ -234,7 +234,8 @@ class LogReader(Protocol):
 
         The cursor works as in ``read_all`` (pass the last event's ``position``), so paging never
         skips nor repeats an event while writers go on; newest first, the pages after the first
-        hold exactly the events committed before it (those committed since are the next first
+        hold exactly the events the first could see, as ``read_all`` would have handed them out
+        then (those committed since, or behind a writer still running then, are the next first
         page's). ``since``/``until`` are inclusive, timezone-aware bounds on the timestamp. Bad
         arguments raise ``InvalidEventError``.
         """

@@ -25,6 +25,7 @@ from chronicle.chat.domain.events import MessageCreated, MessageUpdated, chat_ev
 from chronicle.errors import InvalidEventError
 from chronicle.events import JSONObject, RecordedEvent
 from chronicle.store.ports import EventStore
+from chronicle.store.queries import MAX_USERS
 
 CONTENT_EVENTS = ("MessageCreated", "MessageUpdated")
 MESSAGE = "Message"
@@ -69,6 +70,11 @@ class EventQuery:
         if user is not None:
             named = [user] if user.startswith(SYSTEM_PREFIX) else actors.ids_named(user)
             ids = [uid for uid in named if user_id is None or uid == user_id]
+            if len(ids) > MAX_USERS:
+                raise InvalidEventError(
+                    f"{len(ids)} users have had the username {user!r}, more than one search "
+                    f"takes ({MAX_USERS}): search by user_id instead"
+                )
             matchable = bool(ids)
             if len(ids) == 1:
                 filters["user_id"] = ids[0]
@@ -103,6 +109,8 @@ class EventQuery:
             return False
         if self.q is None:
             return True
+        if event.event_type not in CONTENT_EVENTS:  # the Message aggregate's other events
+            return False
         match chat_events.to_domain(event):
             case MessageCreated(content=content) | MessageUpdated(content=content):
                 return self.q in content.casefold()

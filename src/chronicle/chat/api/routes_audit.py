@@ -249,7 +249,7 @@ Order = Annotated[
     Literal["oldest", "newest"],
     Query(
         description="``oldest``: commit order; ``newest``: newest first, the later pages older "
-        "(events committed after the first page are the next first page's)."
+        "(events the first page could not see yet are the next first page's)."
     ),
 ]
 
@@ -362,14 +362,14 @@ def export(
     until: Instant = None,
     q: ContentQuery = None,
     correlation_id: CorrelationQuery = None,
-    order: Order = "oldest",
 ) -> StreamingResponse:
-    """Every matching event, streamed page by page (constant memory however many there are);
-    the filters and the order are those of ``GET /audit/events``."""
+    """Every matching event in commit order (what ``chronicle import`` reads), streamed page by
+    page (constant memory however many there are); the filters are those of
+    ``GET /audit/events``."""
     store = services.chat.store
     actors = Actors.from_log(store)
     query = _query(
-        actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id, order
+        actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id, "oldest"
     )
     query.check(store)  # bad filters fail here, before the stream starts
     if format == "csv":

@@ -40,25 +40,30 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _cursor_place(cut: str, fallback: str) -> str:
+    """The commit-order place of the cursor ``:after``: its event's. When retention removed that
+    event, a cut's place stands in for it: walking on, the first cut that may hold it (events
+    may be re-delivered, never skipped); walking back, the last one, which holds it for certain
+    (positions are not commit order, so an earlier cut with a higher position may end before
+    it). A cursor that names no event, now or cut, starts the walk over from ``fallback``."""
+    return (
+        "coalesce((SELECT transaction_id FROM chronicle_events WHERE position = :after), "
+        "(SELECT c.max_transaction FROM chronicle_retention_cuts c WHERE c.number = "
+        f"(SELECT {cut}(number) FROM chronicle_retention_cuts "
+        f"WHERE max_position >= :after AND :after > 0)), '{fallback}'::xid8)"
+    )
+
+
 class PostgresDialect(Dialect):
     name = "postgresql"
     for_update = " FOR UPDATE"
     event_id_column = "event_id::text"
     order = "transaction_id, position"
-    # A cursor's place in commit order is its event's; when retention removed that event, the
-    # place the cut recorded for its events (every follower was past them: see retention).
-    # A cursor that names no event, now or cut, starts the walk over from its first end: events
-    # may be re-delivered, never skipped.
-    _known_place = (
-        "coalesce((SELECT transaction_id FROM chronicle_events WHERE position = :after), "
-        "(SELECT c.max_transaction FROM chronicle_retention_cuts c WHERE c.number = "
-        "(SELECT min(number) FROM chronicle_retention_cuts "
-        "WHERE max_position >= :after AND :after > 0)), "
-    )
-    _place = f"{_known_place}'0'::xid8)"
+    _place = _cursor_place("min", "0")
     after = f"(transaction_id, position) > ({_place}, :after)"
     newest = "transaction_id DESC, position DESC"
-    before = f"(transaction_id, position) < ({_known_place}'{2**64 - 1}'::xid8), :after)"
+    _place_back = _cursor_place("max", str(2**64 - 1))
+    before = f"(transaction_id, position) < ({_place_back}, :after)"
     after_place = "(transaction_id, position) > (:after_transaction::xid8, :after)"
     cursor_place = f"SELECT {_place}::text"
     cut_place = (

@@ -282,14 +282,18 @@ function filterQuery(view = currentView()) {
   }
   if (view.get("since")) query.set("since", `${view.get("since")}T00:00:00Z`);
   if (view.get("until")) query.set("until", `${view.get("until")}T23:59:59.999999Z`);
-  query.set("order", view.get("order") === "oldest" ? "oldest" : "newest");
   return query;
 }
 
 async function loadEvents(fresh) {
   const query = filterQuery();
+  query.set("order", currentView().get("order") === "oldest" ? "oldest" : "newest");
   query.set("limit", "50");
-  if (!fresh && nextCursor !== null) query.set("after", String(nextCursor));
+  if (fresh) {
+    // The previous filter's cursor belongs to its pages: no "Load more" until this one answers.
+    nextCursor = null;
+    show($("more"), false);
+  } else if (nextCursor !== null) query.set("after", String(nextCursor));
   const status = $("events-status");
   const body = $("events").querySelector("tbody");
   const request = ++latest.events;
@@ -339,8 +343,8 @@ $("filters").addEventListener("submit", (event) => {
   });
 });
 
-// The order applies at once: it changes which events come first, not which events match.
-$("order").addEventListener("change", () => go({ order: $("order").value }));
+// The order applies at once, with the filters as they are in the form.
+$("order").addEventListener("change", () => $("filters").requestSubmit());
 
 $("last-week").addEventListener("click", () => {
   const today = new Date();
