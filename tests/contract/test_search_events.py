@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from chronicle import EventStore, InvalidEventError, NewEvent
+from chronicle import EventStore, InvalidEventError, NewEvent, RecordedEvent
 from chronicle.store.queries import MAX_USERS
 
 
@@ -62,7 +64,14 @@ def test_paging_with_the_cursor_visits_every_match_once(store: EventStore) -> No
     assert seen == expected and len(seen) == 13
 
 
-def test_paging_while_eight_writers_commit_never_skips_nor_repeats(store: EventStore) -> None:
+def followed_while_writing(
+    store: EventStore,
+    writer: Callable[[int], object],
+    matches: Callable[[RecordedEvent], bool],
+    **filters: Any,
+) -> tuple[list[str], set[str]]:
+    """The event ids a follower paging ``search_events(**filters)`` saw while eight ``writer``
+    threads wrote, and the ids of the stored events that ``matches``."""
     done = threading.Event()
     seen: list[str] = []
 
@@ -70,19 +79,12 @@ def test_paging_while_eight_writers_commit_never_skips_nor_repeats(store: EventS
         after = None
         while True:
             finished = done.is_set()
-            page = store.search_events(aggregate_type="Message", after=after, limit=20)
+            page = store.search_events(**filters, after=after)
             seen.extend(e.event_id for e in page)
             if page:
                 after = page[-1].position
-            elif finished and not any(
-                e.aggregate_type == "Message" for e in store.read_visible(after, limit=100_000)
-            ):
+            elif finished and not any(map(matches, store.read_visible(after, limit=100_000))):
                 return
-
-    def writer(number: int) -> None:
-        for index in range(40):
-            write(store, f"message_{number}_{index % 4}", "Message", "MessageCreated", "user_x")
-            write(store, f"ticket_{number}", "Ticket", "TicketCreated", "user_x")
 
     follower = threading.Thread(target=follow)
     follower.start()
@@ -93,9 +95,18 @@ def test_paging_while_eight_writers_commit_never_skips_nor_repeats(store: EventS
         thread.join()
     done.set()
     follower.join(timeout=60)
-    stored = {
-        e.event_id for e in store.get_all_events(limit=100_000) if e.aggregate_type == "Message"
-    }
+    return seen, {e.event_id for e in store.get_all_events(limit=100_000) if matches(e)}
+
+
+def test_paging_while_eight_writers_commit_never_skips_nor_repeats(store: EventStore) -> None:
+    def writer(number: int) -> None:
+        for index in range(40):
+            write(store, f"message_{number}_{index % 4}", "Message", "MessageCreated", "user_x")
+            write(store, f"ticket_{number}", "Ticket", "TicketCreated", "user_x")
+
+    seen, stored = followed_while_writing(
+        store, writer, lambda e: e.aggregate_type == "Message", aggregate_type="Message", limit=20
+    )
     assert len(seen) == len(set(seen)) == 320
     assert set(seen) == stored
 
@@ -195,22 +206,6 @@ def test_user_ids_match_the_events_of_any_of_those_users_in_commit_order(
 def test_paging_through_several_users_while_batch_writers_commit_misses_nothing(
     store: EventStore,
 ) -> None:
-    done = threading.Event()
-    seen: list[str] = []
-
-    def follow() -> None:
-        after = None
-        while True:
-            finished = done.is_set()
-            page = store.search_events(user_ids=["user_a", "user_b"], after=after, limit=7)
-            seen.extend(e.event_id for e in page)
-            if page:
-                after = page[-1].position
-            elif finished and not any(
-                e.user_id in ("user_a", "user_b") for e in store.read_visible(after, limit=100_000)
-            ):
-                return
-
     def writer(number: int) -> None:
         for index in range(12):
             store.append(
@@ -221,18 +216,10 @@ def test_paging_through_several_users_while_batch_writers_commit_misses_nothing(
                 user_id=("user_a", "user_b", "user_c")[(number + index) % 3],
             )
 
-    follower = threading.Thread(target=follow)
-    follower.start()
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    done.set()
-    follower.join(timeout=60)
-    stored = {
-        e.event_id for e in store.get_all_events(limit=100_000) if e.user_id in ("user_a", "user_b")
-    }
+    seen, stored = followed_while_writing(
+        store, writer, lambda e: e.user_id in ("user_a", "user_b"),
+        user_ids=["user_a", "user_b"], limit=7,
+    )  # fmt: skip
     assert len(seen) == len(set(seen)) == len(stored) == 256
     assert set(seen) == stored
 
