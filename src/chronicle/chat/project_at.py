@@ -62,8 +62,7 @@ def _rebuilt(
             yield state_at(store, {cls.aggregate_type: cls}, aggregate_id, instant)
             continue
         changes = [(event.event_type, event.schema_version, event.data) for event in recorded]
-        aggregate = cls(aggregate_id)
-        aggregate.apply_all(cls.registry.domain_events(changes, aggregate_id, 1))
+        aggregate = cls.replay(aggregate_id, cls.registry.domain_events(changes, aggregate_id, 1))
         last = recorded[-1]
         yield StateAt(
             aggregate_id, cls.aggregate_type, last.version, last.timestamp, aggregate.state()
