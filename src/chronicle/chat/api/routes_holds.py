@@ -14,8 +14,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AfterValidator, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
 
 from chronicle.errors import UnsupportedOperationError
+from chronicle.events import RecordedEvent
 from chronicle.retention.holds import (
     MAX_REASON,
     Hold,
@@ -27,7 +29,7 @@ from chronicle.retention.holds import (
 from chronicle.store.integrity import format_timestamp
 from chronicle.store.ports import EventStore
 
-from .dependencies import Admin, ServicesDep
+from .dependencies import Admin, Caller, ServicesDep
 from .params import printable
 from .problems import InvalidReferenceError, NotFoundError
 from .responses import BODY, Model, Timestamp, problems
@@ -117,33 +119,36 @@ HoldIdPath = Annotated[str, Depends(_hold_id)]
 
 
 @router.get("", response_model=HoldList, responses=problems(401, 403, 409))
-def list_holds(who: Admin, store: HoldingStore) -> dict[str, Any]:
+async def list_holds(who: Admin, store: HoldingStore) -> dict[str, Any]:
     """The active legal holds, oldest first (admin only)."""
-    return {"items": [_shown(hold) for hold in active_holds(store)]}
+    return {"items": [_shown(hold) for hold in await run_in_threadpool(active_holds, store)]}
 
 
 @router.post(
     "", status_code=201, response_model=LegalHold, responses=problems(401, 403, 409, *BODY)
 )
-def place(body: HoldCreate, who: Admin, store: HoldingStore) -> dict[str, Any]:
+async def place(body: HoldCreate, who: Admin, store: HoldingStore) -> dict[str, Any]:
     """Place a legal hold on an aggregate, or on a user (admin only), recorded as the caller.
 
     Retention keeps every event of a held aggregate, and of each aggregate a held user wrote
     in, until the hold is released. An id the store knows nothing of is a 422.
     """
+    return _shown(await run_in_threadpool(_place, body, who, store))
+
+
+def _place(body: HoldCreate, who: Caller, store: EventStore) -> Hold:
     if not subject_is_known(store, body.subject_kind, body.subject_id):
         raise InvalidReferenceError(
             f"subject_id: no {body.subject_kind} {body.subject_id!r} is known to the store "
             f"({'it wrote no event' if body.subject_kind == 'user' else 'it has no event'})"
         )
-    hold = place_hold(store, body.subject_kind, body.subject_id, body.reason, placed_by=who.id)
-    return _shown(hold)
+    return place_hold(store, body.subject_kind, body.subject_id, body.reason, placed_by=who.id)
 
 
 @router.delete(
     "/{hold_id}", response_model=ReleasedHold, responses=problems(401, 403, 404, 409, 422)
 )
-def release(
+async def release(
     who: Admin,
     hold_id: HoldIdPath,
     store: HoldingStore,
@@ -160,8 +165,12 @@ def release(
 ) -> dict[str, Any]:
     """Release a legal hold (admin only), recorded as the caller: the next retention run may
     remove what it kept. 404 when no active hold has this id."""
-    hold = release_hold(store, hold_id, reason, released_by=who.id)
-    released = store.get_events_for_aggregate(hold_id)[-1]  # the release just recorded
+
+    def release_it() -> tuple[Hold, RecordedEvent]:
+        hold = release_hold(store, hold_id, reason, released_by=who.id)
+        return hold, store.get_events_for_aggregate(hold_id)[-1]  # the release just recorded
+
+    hold, released = await run_in_threadpool(release_it)
     return {
         **_shown(hold),
         "released_at": format_timestamp(released.timestamp),

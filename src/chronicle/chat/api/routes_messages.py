@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
 from chronicle.chat.domain import Message
 from chronicle.chat.read_models import queries
+from chronicle.chat.service.writer import Written
 
 from .dependencies import Caller, CallerDep, CorrelationDep, Services, ServicesDep, Writer_
 from .params import MessageIdPath, PrintableQuery
@@ -24,7 +27,9 @@ IncludeDeleted = Annotated[
 ]
 
 
-def _post(body: MessageCreate, who: Caller, services: Services, correlation: str | None):
+def _post(
+    body: MessageCreate, who: Caller, services: Services, correlation: str | None
+) -> Written[Message]:
     if body.project_id is not None:
         with services.chat.store.read_session() as session:
             if queries.project(session, body.project_id) is None:
@@ -43,21 +48,21 @@ def _post(body: MessageCreate, who: Caller, services: Services, correlation: str
     response_model=MessageBody,
     responses=problems(401, 403, 409, *BODY),
 )
-def post_message(
+async def post_message(
     body: MessageCreate, who: Writer_, services: ServicesDep, correlation: CorrelationDep
 ) -> dict[str, Any]:
     """Post a message as the caller; answers it as ``GET /messages/{id}`` does (version 1)."""
-    return written(_post(body, who, services, correlation))
+    return written(await run_in_threadpool(_post, body, who, services, correlation))
 
 
 @router.post(
     "/messages/eventsourced", response_model=SeedPosted, responses=problems(401, 403, 409, *BODY)
 )
-def post_message_seed_route(
+async def post_message_seed_route(
     body: MessageCreate, who: Writer_, services: ServicesDep, correlation: CorrelationDep
 ) -> dict[str, Any]:
     """The seed's route: posts a message and answers ``{success, aggregate_id, version}``."""
-    result = _post(body, who, services, correlation)
+    result = await run_in_threadpool(_post, body, who, services, correlation)
     return {
         "success": True,
         "aggregate_id": result.aggregate.id,
@@ -66,7 +71,7 @@ def post_message_seed_route(
 
 
 @router.get("/messages", response_model=MessagePage, responses=problems(401, 403, 422))
-def list_messages(
+async def list_messages(
     who: CallerDep,
     services: ServicesDep,
     project_id: PrintableQuery = None,
@@ -79,11 +84,15 @@ def list_messages(
     Deleted messages are left out; an admin may ask for them with ``include_deleted=true``.
     """
     _may_see_deleted(who, include_deleted)
-    with services.chat.store.read_session() as session:
-        items, cursor = queries.messages(
-            session, project_id=project_id, after=after, limit=limit, deleted=include_deleted
-        )
-    return {"items": items, "next": cursor}
+
+    def read() -> dict[str, Any]:
+        with services.chat.store.read_session() as session:
+            items, cursor = queries.messages(
+                session, project_id=project_id, after=after, limit=limit, deleted=include_deleted
+            )
+        return {"items": items, "next": cursor}
+
+    return await run_in_threadpool(read)
 
 
 @router.get(
@@ -91,7 +100,7 @@ def list_messages(
     response_model=MessageBody,
     responses=problems(401, 403, 404, 410, 422),
 )
-def read_message(
+async def read_message(
     who: CallerDep,
     message_id: MessageIdPath,
     services: ServicesDep,
@@ -100,8 +109,7 @@ def read_message(
     """One message. A deleted one is 410 Gone (its history stays at ``/audit/{id}/history``),
     except for an admin who asks with ``include_deleted=true``."""
     _may_see_deleted(who, include_deleted)
-    with services.chat.store.read_session() as session:
-        row = queries.message(session, message_id)
+    row = await run_in_threadpool(_message, services, message_id)
     if row is None:
         raise NotFoundError(f"no message has the id {message_id!r}")
     if row["is_deleted"] and not include_deleted:
@@ -117,9 +125,34 @@ def _may_see_deleted(who: Caller, include_deleted: bool) -> None:
         raise ForbiddenError("only an admin may read deleted messages outside the audit trail")
 
 
-def _check_author(services: Services, who: Caller, message_id: str) -> None:
+def _message(services: Services, message_id: str) -> dict[str, Any] | None:
     with services.chat.store.read_session() as session:
-        row = queries.message(session, message_id)
+        return queries.message(session, message_id)
+
+
+def _change(
+    services: Services,
+    who: Caller,
+    message_id: str,
+    change: Callable[[Message], object],
+    *,
+    expected_version: int | None,
+    correlation: str | None,
+) -> Written[Message]:
+    """The author's (or an admin's) ``change`` to the message, all of it in one worker thread."""
+    _check_author(services, who, message_id)
+    return services.writer.change(
+        Message,
+        message_id,
+        change,
+        user_id=who.id,
+        expected_version=expected_version,
+        correlation_id=correlation,
+    )
+
+
+def _check_author(services: Services, who: Caller, message_id: str) -> None:
+    row = _message(services, message_id)
     if row is None:
         raise NotFoundError(f"no message has the id {message_id!r}")
     if who.role != "admin" and row["author_id"] != who.id:
@@ -131,7 +164,7 @@ def _check_author(services: Services, who: Caller, message_id: str) -> None:
     response_model=MessageBody,
     responses=problems(401, 403, 404, 409, *BODY),
 )
-def edit_message(
+async def edit_message(
     who: Writer_,
     message_id: MessageIdPath,
     body: MessageEdit,
@@ -139,14 +172,14 @@ def edit_message(
     correlation: CorrelationDep,
 ) -> dict[str, Any]:
     """Replace the content (the author, or an admin)."""
-    _check_author(services, who, message_id)
-    result = services.writer.change(
-        Message,
+    result = await run_in_threadpool(
+        _change,
+        services,
+        who,
         message_id,
         lambda message: message.edit(body.content),
-        user_id=who.id,
         expected_version=body.expected_version,
-        correlation_id=correlation,
+        correlation=correlation,
     )
     return written(result)
 
@@ -156,7 +189,7 @@ def edit_message(
     response_model=MessageBody,
     responses=problems(401, 403, 404, 409, *BODY),
 )
-def delete_message(
+async def delete_message(
     who: Writer_,
     message_id: MessageIdPath,
     services: ServicesDep,
@@ -164,13 +197,13 @@ def delete_message(
     expected_version: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None,
 ) -> dict[str, Any]:
     """Delete the message (the author, or an admin); its history stays in the audit trail."""
-    _check_author(services, who, message_id)
-    result = services.writer.change(
-        Message,
+    result = await run_in_threadpool(
+        _change,
+        services,
+        who,
         message_id,
         Message.delete,
-        user_id=who.id,
         expected_version=expected_version,
-        correlation_id=correlation,
+        correlation=correlation,
     )
     return written(result)

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
+from starlette.concurrency import run_in_threadpool
 
 from chronicle.chat.read_models import queries
 from chronicle.chat.service.accounts import create_user, update_user
 from chronicle.chat.service.erasure import erase_user
 
 from .auth import InvalidCredentialsError
-from .dependencies import Admin, CallerDep, CorrelationDep, ServicesDep
+from .dependencies import Admin, Caller, CallerDep, CorrelationDep, Services, ServicesDep
 from .params import UserIdPath
 from .problems import ForbiddenError, NotFoundError
 from .responses import BODY, ErasureDone, Token, User, problems
@@ -23,7 +24,7 @@ router = APIRouter(tags=["users"])
 
 
 @router.post("/auth/token", response_model=Token, responses=problems(401, 413, 422, 429))
-def log_in(
+async def log_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, services: ServicesDep
 ) -> dict[str, str | int]:
     """Exchange a username and password (OAuth2 password form) for a bearer token.
@@ -33,8 +34,12 @@ def log_in(
     ``chronicle.chat.service.throttle``), whatever the password.
     """
     address = request.client.host if request.client is not None else "unknown"
-    attempt = services.throttle.admit(form.username, address)
-    found = services.credentials.authenticate(form.username, form.password)
+    return await run_in_threadpool(_log_in, services, form.username, form.password, address)
+
+
+def _log_in(services: Services, username: str, password: str, address: str) -> dict[str, str | int]:
+    attempt = services.throttle.admit(username, address)
+    found = services.credentials.authenticate(username, password)  # argon2: CPU off the loop
     if found is None:
         raise InvalidCredentialsError("wrong username or password")
     services.throttle.succeeded(attempt)
@@ -48,11 +53,12 @@ def log_in(
 @router.post(
     "/users", status_code=201, response_model=User, responses=problems(401, 403, 409, *BODY)
 )
-def create(
+async def create(
     body: UserCreate, who: Admin, services: ServicesDep, correlation: CorrelationDep
 ) -> dict[str, Any]:
     """Create a user who can log in (admin only). The password never enters an event."""
-    result = create_user(
+    result = await run_in_threadpool(
+        create_user,
         services.writer,
         services.credentials,
         username=body.username,
@@ -66,23 +72,23 @@ def create(
 
 
 @router.get("/users/me", response_model=User, responses=problems(401))
-def me(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
+async def me(who: CallerDep, services: ServicesDep) -> dict[str, Any]:
     """The caller's own user."""
-    return _user(services, who.id)
+    return await run_in_threadpool(_user, services, who.id)
 
 
 @router.get("/users/{user_id}", response_model=User, responses=problems(401, 403, 404))
-def read(who: CallerDep, user_id: UserIdPath, services: ServicesDep) -> dict[str, Any]:
+async def read(who: CallerDep, user_id: UserIdPath, services: ServicesDep) -> dict[str, Any]:
     """A user (admins and auditors read anyone; others only themselves)."""
     if who.role == "member" and who.id != user_id:
         raise ForbiddenError("a member may read only their own user")
-    return _user(services, user_id)
+    return await run_in_threadpool(_user, services, user_id)
 
 
 @router.patch(
     "/users/{user_id}", response_model=User, responses=problems(401, 403, 404, 409, *BODY)
 )
-def update(
+async def update(
     who: CallerDep,
     user_id: UserIdPath,
     body: UserUpdate,
@@ -93,6 +99,12 @@ def update(
     password only."""
     if who.role != "admin" and (who.id != user_id or body.role is not None):
         raise ForbiddenError("only an admin changes roles or other users")
+    return await run_in_threadpool(_update, services, who, user_id, body, correlation)
+
+
+def _update(
+    services: Services, who: Caller, user_id: str, body: UserUpdate, correlation: str | None
+) -> dict[str, Any]:
     _user(services, user_id)
     updates = body.model_dump(exclude_none=True, exclude={"password", "expected_version"})
     try:
@@ -120,7 +132,7 @@ def update(
     response_model=ErasureDone,
     responses=problems(401, 403, 404, 409, 503, *BODY),
 )
-def erase(
+async def erase(
     who: Admin,
     user_id: UserIdPath,
     body: Erasure,
@@ -134,15 +146,20 @@ def erase(
     problem's ``hold_id`` names it); running it again completes an erasure that was cut short.
     """
     try:
-        result = erase_user(
-            services.chat, user_id, reason=body.reason, erased_by=who.id, correlation_id=correlation
+        result = await run_in_threadpool(
+            erase_user,
+            services.chat,
+            user_id,
+            reason=body.reason,
+            erased_by=who.id,
+            correlation_id=correlation,
         )
     finally:
         services.callers.forget(user_id)
     return result.to_dict()
 
 
-def _user(services: ServicesDep, user_id: str) -> dict[str, Any]:
+def _user(services: Services, user_id: str) -> dict[str, Any]:
     with services.chat.store.read_session() as session:
         row = queries.user(session, user_id)
     if row is None:
