@@ -8,9 +8,40 @@ at ``/metrics``; tests build their own, so nothing is registered twice.
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+M = TypeVar("M", Counter, Gauge, Histogram)
+
+MAX_CHILDREN = 1_000
+"""At most this many label combinations of one metric are remembered by :class:`Children`."""
+
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Children(Generic[M]):
+    """The children of one labelled metric, looked up once per combination of label values.
+
+    prometheus-client's ``labels()`` checks the values and takes the metric's lock on every
+    call; the request and append paths ask for the same few children each time, so they keep
+    them here. Label values a client picks (an HTTP method) cannot grow it past
+    :data:`MAX_CHILDREN`: past that a child is looked up as before, not remembered.
+    """
+
+    __slots__ = ("_children", "_metric")
+
+    def __init__(self, metric: M) -> None:
+        self._metric: M = metric
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *values: str) -> M:
+        child = self._children.get(values)
+        if child is None:
+            child = self._metric.labels(*values)
+            if len(self._children) < MAX_CHILDREN:
+                self._children[values] = child
+        return child
 
 
 class Metrics:
@@ -108,3 +139,8 @@ class Metrics:
             ["limit"],
             registry=r,
         )
+        # The children the hot paths use, looked up once (see Children).
+        self.appended_by_type = Children(self.events_appended)
+        self.conflicts_by_type = Children(self.conflicts)
+        self.requests_by_route = Children(self.http_requests)
+        self.seconds_by_route = Children(self.http_seconds)

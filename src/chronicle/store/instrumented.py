@@ -43,8 +43,8 @@ class InstrumentedStore:
                 aggregate_id, events, aggregate_type=aggregate_type, **options
             )
         except ConcurrencyError:
-            self.metrics.conflicts.labels(aggregate_type).inc()
+            self.metrics.conflicts_by_type(aggregate_type).inc()
             raise
         self.metrics.append_seconds.observe(time.perf_counter() - started)
-        self.metrics.events_appended.labels(aggregate_type).inc(len(recorded))
+        self.metrics.appended_by_type(aggregate_type).inc(len(recorded))
         return recorded

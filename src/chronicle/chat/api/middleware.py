@@ -173,5 +173,5 @@ class HTTPMetrics:
         route: Any = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         method = scope.get("method", "?")
-        metrics.http_requests.labels(method, template, str(status)).inc()
-        metrics.http_seconds.labels(method, template).observe(seconds)
+        metrics.requests_by_route(method, template, str(status)).inc()
+        metrics.seconds_by_route(method, template).observe(seconds)
