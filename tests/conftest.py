@@ -30,6 +30,11 @@ os.environ.setdefault(
     "CHRONICLE_KEY_ENCRYPTION_KEY", "dGVzdHMgb2YgY2hyb25pY2xlOiBub3Qgc2VjcmV0ISE="
 )
 
+# Passwords hashed with argon2-cffi's cheapest parameters: the suite makes thousands of users
+# and log-ins, each 0.2-0.3 s of CPU under the production profile. Subprocesses inherit it;
+# tests/unit/test_password_profile.py checks the default.
+os.environ.setdefault("CHRONICLE_PASSWORD_PROFILE", "CHEAPEST")
+
 POSTGRES_URL = os.environ.get(
     "CHRONICLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -108,6 +108,9 @@ class EventConfig(BaseSettings):
     caller_cache_seconds: float = Field(
         1.0, ge=0, le=60, validation_alias="CHRONICLE_CALLER_CACHE_SECONDS"
     )
+    password_profile: Literal["RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST"] = Field(
+        "RFC_9106_LOW_MEMORY", validation_alias="CHRONICLE_PASSWORD_PROFILE"
+    )
     secret_key: SecretStr | None = Field(None, validation_alias="CHRONICLE_SECRET_KEY")
     token_minutes: int = Field(60, ge=1, le=7 * 24 * 60, validation_alias="CHRONICLE_TOKEN_MINUTES")
 

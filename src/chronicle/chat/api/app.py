@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 
 from chronicle.chat.service import Credentials
@@ -36,12 +37,20 @@ from .strict_json import StrictJSONBodies
 _BODY_MARGIN = 64 * 1024
 
 
+def password_hasher(settings: EventConfig) -> PasswordHasher:
+    """The argon2id hasher of ``CHRONICLE_PASSWORD_PROFILE``: RFC 9106's low-memory profile by
+    default (64 MiB, 3 passes); ``CHEAPEST`` is for test suites only (a hash then proves
+    nothing against guessing). A stored hash names its own parameters, so a change of profile
+    leaves every existing password valid."""
+    return PasswordHasher.from_parameters(getattr(profiles, settings.password_profile))
+
+
 def open_services(settings: EventConfig, metrics: Metrics | None = None) -> Services:
     """Everything a running service needs, opened from settings (also used by ``--demo``);
     appends are counted into ``metrics`` (default: a registry of its own)."""
     chat = open_chat(settings=settings, metrics=metrics)
     try:
-        credentials = Credentials(chat.store)
+        credentials = Credentials(chat.store, password_hasher(settings))
         credentials.ensure_table()
         tokens = Tokens(load_secret(settings), settings.token_minutes)
         throttle = Throttle(chat.store, metrics=chat.metrics)
