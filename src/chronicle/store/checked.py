@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from chronicle.errors import InvalidEventError, SubjectErasedError
 from chronicle.events import NewEvent, RecordedEvent, Replay
+from chronicle.store import arguments
 from chronicle.store.codec import canonical_object
 from chronicle.store.integrity import ENVELOPE
 from chronicle.store.ports import InlineHandler
 from chronicle.store.prepare import (
     PreparedAppend,
-    check_event_id,
     check_name,
     check_recorded_at,
     check_version,
     now_utc,
     prepare_append,
 )
-from chronicle.store.queries import Filters, check_instant, check_limit, search_filters
+from chronicle.store.queries import Filters, check_instant, check_limit
 from chronicle.store.records import (
     MerkleNode,
     Seal,
@@ -268,36 +268,28 @@ class CheckedStore:
     def get_events_for_aggregate(
         self, aggregate_id: str, from_version: int = 0, to_version: int | None = None
     ) -> list[RecordedEvent]:
-        check_name(aggregate_id, "aggregate_id")
-        check_version(from_version, "from_version", allow_none=False)
-        check_version(to_version, "to_version", allow_none=True)
-        return self._aggregate_events(aggregate_id, from_version, to_version)
+        return self._aggregate_events(
+            *arguments.aggregate_range(aggregate_id, from_version, to_version)
+        )
 
     def get_replay(
         self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
     ) -> Replay:
-        check_name(aggregate_id, "aggregate_id")
-        check_version(from_version, "from_version", allow_none=False)
-        check_version(to_version, "to_version", allow_none=True)
-        return self._replay(aggregate_id, max(from_version, 1), to_version)
+        return self._replay(*arguments.replay_range(aggregate_id, from_version, to_version))
 
     def get_aggregate_version(self, aggregate_id: str) -> int:
         return self._aggregate_version(check_name(aggregate_id, "aggregate_id"))
 
     def get_event_count(self, aggregate_id: str | None = None) -> int:
-        if aggregate_id is not None:
-            check_name(aggregate_id, "aggregate_id")
-        return self._event_count(aggregate_id)
+        return self._event_count(arguments.optional_aggregate(aggregate_id))
 
     # -- the log in commit order -------------------------------------------------------------
 
     def read_all(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
-        check_version(after, "after", allow_none=True)
-        return self._read_all(after or 0, check_limit(limit), gap_free=True)
+        return self._read_all(*arguments.log_page(after, limit), gap_free=True)
 
     def read_visible(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
-        check_version(after, "after", allow_none=True)
-        return self._read_all(after or 0, check_limit(limit), gap_free=False)
+        return self._read_all(*arguments.log_page(after, limit), gap_free=False)
 
     def search_events(
         self,
@@ -312,19 +304,18 @@ class CheckedStore:
         limit: int = 100,
         newest_first: bool = False,
     ) -> list[RecordedEvent]:
-        check_version(after, "after", allow_none=True)
-        check_limit(limit)
-        if type(newest_first) is not bool:
-            raise InvalidEventError(f"newest_first must be True or False, got {newest_first!r:.40}")
-        filters = search_filters(
+        filters, cursor, limit, newest_first = arguments.search_page(
             user_id=user_id,
             user_ids=user_ids,
             aggregate_type=aggregate_type,
             event_type=event_type,
             since=since,
             until=until,
+            after=after,
+            limit=limit,
+            newest_first=newest_first,
         )
-        return self._search(filters, after or 0, limit, newest_first=newest_first)
+        return self._search(filters, cursor, limit, newest_first=newest_first)
 
     def get_all_events(
         self,
@@ -333,23 +324,16 @@ class CheckedStore:
         limit: int = 1000,
         offset: int = 0,
     ) -> list[RecordedEvent]:
-        check_limit(limit)
-        check_version(offset, "offset", allow_none=False)
-        return self._all_events(search_filters(since=since, until=until), limit, offset)
+        return self._all_events(*arguments.time_page(since, until, limit, offset))
 
     def get_event(self, event_id: str) -> RecordedEvent | None:
-        try:
-            canonical = check_event_id(event_id)
-        except InvalidEventError:
-            return None
-        return self._event_by_id(canonical)
+        canonical = arguments.event_id_or_none(event_id)
+        return None if canonical is None else self._event_by_id(canonical)
 
     def get_events_by_type(
         self, event_type: str, since: datetime | None = None, limit: int = 100
     ) -> list[RecordedEvent]:
-        check_name(event_type, "event_type")
-        check_limit(limit)
-        return self._newest_of_type(search_filters(event_type=event_type, since=since), limit)
+        return self._newest_of_type(*arguments.type_page(event_type, since, limit))
 
     def lag(self, after: int | None) -> tuple[int, float]:
         check_version(after, "after", allow_none=True)
@@ -361,8 +345,7 @@ class CheckedStore:
     # -- snapshots, checkpoints, seals -------------------------------------------------------
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
-        check_name(snapshot.aggregate_id, "aggregate_id")
-        check_version(snapshot.version, "version", allow_none=False)
+        arguments.snapshot_to_save(snapshot)
         try:
             state = self._stored_state(snapshot)
         except SubjectErasedError:
@@ -372,9 +355,7 @@ class CheckedStore:
     def load_snapshot(self, aggregate_id: str, max_version: int | None = None) -> Snapshot | None:
         """The newest snapshot at or below ``max_version``; None also when the key of its
         personal fields was destroyed (the events, with their placeholders, then say more)."""
-        check_name(aggregate_id, "aggregate_id")
-        check_version(max_version, "max_version", allow_none=True)
-        snapshot = self._load_snapshot(aggregate_id, max_version)
+        snapshot = self._load_snapshot(*arguments.snapshot_to_load(aggregate_id, max_version))
         if snapshot is None:
             return None
         opened, readable = self._opened_snapshot(snapshot)

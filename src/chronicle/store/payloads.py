@@ -131,6 +131,16 @@ class Encoder:
         return dictionary.content if dictionary and dictionary.number == number else None
 
 
+def dictionary_of(codec: int, blob: bytes) -> int:
+    """The number of the dictionary a stored payload was compressed with (0: none)."""
+    if codec != ZSTD:
+        return 0
+    try:
+        return int(zstandard.get_frame_parameters(blob).dict_id)
+    except zstandard.ZstdError:
+        return 0  # not a frame: decoding it says so
+
+
 class Decoder:
     """Decodes stored payloads; asks ``load`` for a dictionary the first time a frame names it.
 

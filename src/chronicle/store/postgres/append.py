@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chronicle.errors import DuplicateKeyError
 from chronicle.store.prepare import PreparedAppend
 
 CONFLICT = "CH409"
@@ -104,4 +105,36 @@ def run_append(cursor: Any, batch: PreparedAppend) -> list[tuple[int, int, bytes
     if not rows:
         cursor.execute(APPEND_BATCH, batch_params(batch))
         rows = cursor.fetchall()
+    return sorted(((row[0], row[1], row[2]) for row in rows), key=lambda row: row[1])
+
+
+STORED = "stored"
+"""The batch's event ids are stored already: this append is a retry; read them back."""
+RACED = "raced"
+"""Another writer took the next version first (a retry may be racing its own first attempt)."""
+
+
+def settle(exc: Exception) -> str | int | None:
+    """What a failed append means, for the sync and the async driver alike: :data:`STORED`,
+    :data:`RACED`, the aggregate's actual version (an expected version that did not match), or
+    None (a failure of another kind, to be raised as it is)."""
+    if isinstance(exc, DuplicateKeyError):
+        return RACED if exc.constraint == VERSION_KEY else STORED
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate == CONFLICT:
+        return int(exc.diag.message_primary or 0)  # type: ignore[attr-defined]
+    if sqlstate == ALREADY_STORED:
+        return STORED
+    return None
+
+
+async def run_append_async(cursor: Any, batch: PreparedAppend) -> list[tuple[int, int, bytes]]:
+    """:func:`run_append` on an async cursor: the same statements, the same parameters."""
+    rows: list[Any] = []
+    if len(batch.events) == 1:
+        await cursor.execute(APPEND_ONE, single_event_params(batch))
+        rows = await cursor.fetchall()
+    if not rows:
+        await cursor.execute(APPEND_BATCH, batch_params(batch))
+        rows = await cursor.fetchall()
     return sorted(((row[0], row[1], row[2]) for row in rows), key=lambda row: row[1])

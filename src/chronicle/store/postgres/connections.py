@@ -69,12 +69,19 @@ def _probe(url: str, timeout: float) -> None:
         ) from exc
 
 
-def _configure_connection(conn: psycopg.Connection[Any]) -> None:
+CONFIGURE = (
     # Timestamps come back as UTC whatever the server's or the role's time zone.
-    conn.execute("SET timezone TO 'UTC'")
+    "SET timezone TO 'UTC'",
     # Every transaction on this connection counts as a possible event writer for followers'
     # read horizon (see horizon.py): taken once here, so an append pays nothing for it.
-    conn.execute(WRITER_SESSION_LOCK)
+    WRITER_SESSION_LOCK,
+)
+"""What every pooled connection runs when it opens, sync or async."""
+
+
+def _configure_connection(conn: psycopg.Connection[Any]) -> None:
+    for statement in CONFIGURE:
+        conn.execute(statement)
 
 
 def redact(url: str) -> str:

@@ -23,7 +23,7 @@ from chronicle.store.sql.store import SQLStore
 
 from . import roles
 from . import schema as pg_schema
-from .append import ALREADY_STORED, CONFLICT, VERSION_KEY, run_append
+from .append import RACED, STORED, run_append, settle
 from .connections import open_pool
 from .dialect import DIALECT
 from .session import PostgresSession
@@ -101,28 +101,24 @@ class PostgresEventStore(SQLStore):
         for _attempt in range(_ANY_VERSION_RETRIES):
             try:
                 recorded = self._append_once(batch, inline)
-            except DuplicateKeyError as exc:
-                if exc.constraint != VERSION_KEY:
+            except (DuplicateKeyError, psycopg.Error) as exc:
+                outcome = settle(exc)
+                if outcome is None:
+                    raise
+                if outcome == STORED:
                     return self._stored_retry(batch)  # an event id of the batch is stored
-                # A retry racing its own first attempt loses on the version first: when the
-                # batch's ids are stored now, it is that retry and gets the stored events.
-                with self._reading() as session:
-                    stored = self._stored_in(session, batch)
-                if stored:
-                    return matching_retry(batch, stored)
-                if batch.expected_version is None:
-                    continue  # "any version": another writer won this one; take the next
-                actual = self.get_aggregate_version(batch.aggregate_id)
+                if outcome == RACED:
+                    # A retry racing its own first attempt loses on the version first: when
+                    # the batch's ids are stored now, it is that retry and gets those events.
+                    with self._reading() as session:
+                        stored = self._stored_in(session, batch)
+                    if stored:
+                        return matching_retry(batch, stored)
+                    if batch.expected_version is None:
+                        continue  # "any version": another writer won this one; take the next
+                    outcome = self.get_aggregate_version(batch.aggregate_id)
+                actual = int(outcome)  # what an expected version that did not match found
                 raise ConcurrencyError(batch.aggregate_id, batch.expected_version, actual) from exc
-            except psycopg.Error as exc:
-                if exc.sqlstate == CONFLICT:
-                    actual = int(exc.diag.message_primary or 0)
-                    raise ConcurrencyError(
-                        batch.aggregate_id, batch.expected_version, actual
-                    ) from exc
-                if exc.sqlstate == ALREADY_STORED:
-                    return self._stored_retry(batch)
-                raise
             if self._notifier is not None:
                 self._notifier.appended()
             return recorded

@@ -23,7 +23,7 @@ from chronicle.events import RecordedEvent, Replay
 from chronicle.store.checked import CheckedStore
 from chronicle.store.payloads import RAW, Decoder, Dictionary, StoredPayload
 from chronicle.store.ports import Capabilities, Session
-from chronicle.store.prepare import PreparedAppend, matching_retry, now_utc
+from chronicle.store.prepare import PreparedAppend, matching_retry
 from chronicle.store.queries import Filters
 from chronicle.store.records import (
     MerkleNode,
@@ -37,14 +37,13 @@ from chronicle.store.records import (
 )
 from chronicle.store.sql import checkpoints
 from chronicle.store.sql.dialect import Dialect
+from chronicle.store.sql.plans import Plans
 from chronicle.store.sql.retention import RetentionTables
 from chronicle.store.sql.rows import event_reader, replay_reader, seal_reader, snapshot_from
 from chronicle.store.sql.statements import (
-    FILTERS,
     MERKLE_LEAF_ROW,
     MERKLE_NODE_ROW,
     Statements,
-    each_user_page,
     values_rows,
 )
 
@@ -63,6 +62,7 @@ class SQLStore(RetentionTables, CheckedStore):
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self._sql = Statements().render(dialect)
+        self._plans = Plans(self._sql, dialect)
         self._timestamp = dialect.timestamp()
         self._payloads = Decoder(self._dictionary_content)
         self._event = event_reader(self._timestamp, self._payloads.decode, self._open_event)
@@ -113,13 +113,7 @@ class SQLStore(RetentionTables, CheckedStore):
 
     def _stored_in(self, session: Session, batch: PreparedAppend) -> list[RecordedEvent]:
         """The events of ``batch`` (by id) already stored for its aggregate."""
-        rows = session.fetchall(
-            self._sql.stored_of_batch,
-            {
-                "aggregate_id": batch.aggregate_id,
-                "ids": self.dialect.id_list([event.event_id for event in batch.events]),
-            },
-        )
+        rows = session.fetchall(*self._plans.stored_of_batch(batch))
         return [self._event(row) for row in rows]
 
     def _retry_result(self, session: Session, batch: PreparedAppend) -> list[RecordedEvent] | None:
@@ -127,87 +121,43 @@ class SQLStore(RetentionTables, CheckedStore):
         stored = self._stored_in(session, batch)
         return matching_retry(batch, stored) if stored else None
 
-    def _filtered(
-        self, template: str, filters: Filters, *, gap_free: bool = False, **params: Any
-    ) -> list[RecordedEvent]:
-        """``template`` with its ``{filters}`` slot filled from ``filters`` (values as parameters)."""
-        instant = self.dialect.instant
-        for name, value in filters.items():
-            params[name] = instant(value) if name in ("since", "until") else value
-        statement = template.replace("{filters}", "".join(FILTERS[name] for name in filters))
-        return self._events(statement, params, gap_free=gap_free)
-
     # -- reads -------------------------------------------------------------------------------
 
     def _aggregate_events(
         self, aggregate_id: str, from_version: int, to_version: int | None
     ) -> list[RecordedEvent]:
-        params = {"aggregate_id": aggregate_id, "from_version": from_version}
-        if to_version is None:
-            return self._events(self._sql.events_of_aggregate, params)
-        return self._events(self._sql.events_of_aggregate_to, {**params, "to_version": to_version})
+        return self._events(*self._plans.aggregate_events(aggregate_id, from_version, to_version))
 
     def _replay(self, aggregate_id: str, from_version: int, to_version: int | None) -> Replay:
-        params = {"aggregate_id": aggregate_id, "from_version": from_version}
-        statement = self._sql.replay_of_aggregate
-        if to_version is not None:
-            statement, params["to_version"] = self._sql.replay_of_aggregate_to, to_version
         with self._reading() as session:
-            rows = session.fetchall(statement, params)
+            rows = session.fetchall(*self._plans.replay(aggregate_id, from_version, to_version))
         return self._replayed(rows)
 
     def _event_by_id(self, event_id: str) -> RecordedEvent | None:
-        found = self._events(self._sql.event_by_id, {"event_id": event_id})
+        found = self._events(*self._plans.event_by_id(event_id))
         return found[0] if found else None
 
     def _aggregate_version(self, aggregate_id: str) -> int:
-        return int(self._scalar(self._sql.aggregate_version, {"aggregate_id": aggregate_id}))
+        return int(self._scalar(*self._plans.aggregate_version(aggregate_id)))
 
     def _event_count(self, aggregate_id: str | None) -> int:
-        if aggregate_id is None:
-            return int(self._scalar(self._sql.count_all))
-        return int(self._scalar(self._sql.count_of_aggregate, {"aggregate_id": aggregate_id}))
+        return int(self._scalar(*self._plans.event_count(aggregate_id)))
 
     def _read_all(self, after: int, limit: int, *, gap_free: bool) -> list[RecordedEvent]:
-        statement = self._sql.read_all if gap_free else self._sql.read_visible
-        return self._events(statement, {"after": after, "limit": limit}, gap_free=gap_free)
+        plan = self._plans.read_all(after, limit, gap_free=gap_free)
+        return self._events(*plan, gap_free=gap_free)
 
     def _search(
         self, filters: Filters, after: int, limit: int, *, newest_first: bool
     ) -> list[RecordedEvent]:
-        # The same cursor and visibility bound as read_all: a page never skips an event that a
-        # running transaction commits later. Newest first, the first page starts below the
-        # horizon, so every event before it is committed already and older pages miss none.
-        sql = self._sql
-        if not newest_first:
-            page, member, union = sql.search, sql.search_positions, sql.events_at_positions
-        elif after:
-            page, member = sql.search_older, sql.search_older_positions
-            union = sql.events_at_positions_newest
-        else:
-            page, member = sql.search_newest, sql.search_newest_positions
-            union = sql.events_at_positions_newest
-        users = filters.get("user_ids")
-        if users is None:
-            return self._filtered(page, filters, gap_free=True, after=after, limit=limit)
-        # Any of several users: each one's page of positions, merged in commit order by the
-        # database (only it knows PostgreSQL's commit order), then the page of their union.
-        members = each_user_page(member, len(users))
-        others = {name: value for name, value in filters.items() if name != "user_ids"}
-        each_user = {f"user_id_{n}": user for n, user in enumerate(users)}
-        return self._filtered(
-            union.replace("{members}", members), others, gap_free=True, after=after,
-            limit=limit, **each_user,
-        )  # fmt: skip
+        plan = self._plans.search(filters, after, limit, newest_first=newest_first)
+        return self._events(*plan, gap_free=True)
 
     def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
-        return self._filtered(self._sql.all_events, filters, limit=limit, offset=offset)
+        return self._events(*self._plans.all_events(filters, limit, offset))
 
     def _newest_of_type(self, filters: Filters, limit: int) -> list[RecordedEvent]:
-        event_type = {name: value for name, value in filters.items() if name != "event_type"}
-        return self._filtered(
-            self._sql.events_by_type, event_type, event_type=filters["event_type"], limit=limit
-        )
+        return self._events(*self._plans.newest_of_type(filters, limit))
 
     def _lag(self, after: int) -> tuple[int, datetime | None]:
         params: dict[str, Any] = {"after": after}
@@ -223,27 +173,11 @@ class SQLStore(RetentionTables, CheckedStore):
 
     def _save_snapshot(self, snapshot: Snapshot, state: bytes) -> None:
         with self._writing() as session:
-            session.execute(
-                self._sql.save_snapshot,
-                {
-                    "aggregate_id": snapshot.aggregate_id,
-                    "version": snapshot.version,
-                    "aggregate_type": snapshot.aggregate_type,
-                    "state_schema_version": snapshot.state_schema_version,
-                    "state": state,
-                    "created_at": self.dialect.instant(now_utc()),
-                },
-            )
+            session.execute(*self._plans.save_snapshot(snapshot, state))
 
     def _load_snapshot(self, aggregate_id: str, max_version: int | None) -> Snapshot | None:
         with self._reading() as session:
-            if max_version is None:
-                row = session.fetchone(self._sql.load_snapshot, {"aggregate_id": aggregate_id})
-            else:
-                row = session.fetchone(
-                    self._sql.load_snapshot_to,
-                    {"aggregate_id": aggregate_id, "max_version": max_version},
-                )
+            row = session.fetchone(*self._plans.load_snapshot(aggregate_id, max_version))
         return None if row is None else snapshot_from(row, self._timestamp)
 
     def _attested_snapshots(
@@ -529,7 +463,7 @@ class SQLStore(RetentionTables, CheckedStore):
             )
 
     def _dictionary_content(self, number: int) -> bytes | None:
-        content = self._scalar(self._sql.dictionary_content, {"number": number})
+        content = self._scalar(*self._plans.dictionary(number))
         return None if content is None else bytes(content)
 
     def create_app_role(self, role: str) -> list[str]:
