@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -116,9 +117,31 @@ def make_store(store_url: str) -> Iterator[Callable[..., EventStore]]:
         store.close()
 
 
+ASYNC_API_MODULES = (
+    "tests.contract.test_event_store",
+    "tests.contract.test_search_events",
+    "tests.integration.store.test_compression",  # compressed payloads read back through it
+)
+"""Modules whose ``store`` tests also run through the async API (see
+tests/support/async_api.py)."""
+
+
 @pytest.fixture
-def store(make_store: Callable[..., EventStore]) -> EventStore:
-    return make_store()
+def store_api(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sync")
+
+
+@pytest.fixture
+def store(make_store: Callable[..., EventStore], store_url: str, store_api: str) -> Iterator[Any]:
+    sync_store = make_store()
+    if store_api == "sync":
+        yield sync_store
+        return
+    from tests.support.async_api import AsyncFacade
+
+    facade = AsyncFacade(store_url, sync_store)
+    yield facade
+    facade.shut_down()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -139,3 +162,5 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             name for name in backends if all(CAPABILITIES[name].has(n) for n in marker.args)
         ]
     metafunc.parametrize("store_url", backends, indirect=True)
+    if "store" in metafunc.fixturenames and metafunc.module.__name__ in ASYNC_API_MODULES:
+        metafunc.parametrize("store_api", ["sync", "async"], indirect=True)
