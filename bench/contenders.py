@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.aio import AsyncContender
 from bench.peer import ChatApp
 from bench.places import Place, Site
 from chronicle import EventStore, open_store
@@ -13,6 +14,11 @@ def chronicle_store(site: Site, label: str) -> tuple[EventStore, Place]:
     """Chronicle's store (default settings) on a fresh place."""
     place = site.place(f"{label}_chronicle")
     return open_store(place.chronicle_url), place
+
+
+def async_contender(site: Site, label: str) -> AsyncContender:
+    """Chronicle's store through its async API (default settings) on a fresh place."""
+    return AsyncContender(site.place(f"{label}_async").chronicle_url)
 
 
 def raw_connection(site: Site, label: str) -> tuple[Any, Place]:

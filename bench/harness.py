@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-CONTENDERS = ("chronicle", "raw", "peer")
+CONTENDERS = ("chronicle", "async", "raw", "peer")
+"""Chronicle, Chronicle through its async API, the fastest plain-driver shape, the peer."""
 
 
 @dataclass
@@ -133,6 +134,12 @@ def run_benchmark(benchmark: Benchmark, repeat: int) -> Result:
                     figures[reference].median,
                     higher_is_better=benchmark.higher_is_better,
                 )
+    if "async" in figures and "raw" in figures:
+        ratios["async_raw"] = speed_ratio(
+            figures["async"].median,
+            figures["raw"].median,
+            higher_is_better=benchmark.higher_is_better,
+        )
     return Result(
         benchmark.case,
         benchmark.key,

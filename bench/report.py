@@ -42,6 +42,7 @@ def rows(results: list[Result]) -> list[list[str]]:
                 result.unit,
                 *(_figure(result.figures.get(name), result.unit) for name in CONTENDERS),
                 _ratio(result.ratios.get("raw")),
+                _ratio(result.ratios.get("async_raw")),
                 _ratio(result.ratios.get("peer")),
                 "; ".join(result.notes),
             ]
@@ -55,9 +56,11 @@ HEADERS = [
     "backend",
     "unit",
     "Chronicle",
+    "Chronicle async",
     "raw driver",
     "eventsourcing",
     "Chronicle/raw",
+    "async/raw",
     "Chronicle/peer",
     "notes",
 ]

@@ -21,7 +21,7 @@ from typing import Any
 
 from bench import payload
 from bench.peer import ChatApp, Message
-from chronicle import EventStore, NewEvent
+from chronicle import NewEvent
 
 _RAW_COLUMNS = (
     "event_id, aggregate_id, aggregate_type, event_type, version, schema_version, partition, "
@@ -36,7 +36,9 @@ def _aggregate_ids(prefix: str) -> Callable[[], str]:
     return lambda: f"{prefix}-{tag}-{next(counter)}"
 
 
-def chronicle_append(store: EventStore, batch: int, prefix: str = "message") -> Callable[[], Any]:
+def chronicle_append(store: Any, batch: int, prefix: str = "message") -> Callable[[], Any]:
+    """One append of ``batch`` events to a new aggregate, through either API (an async store's
+    call returns the awaitable)."""
     next_id = _aggregate_ids(prefix)
 
     def append() -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.cases import Case, Scale
-from bench.contenders import chronicle_store, peer_app, raw_connection
+from bench.contenders import async_contender, chronicle_store, peer_app, raw_connection
 from bench.harness import Benchmark, Subject, throughput
 from bench.places import Site
 from bench.writers import chronicle_append, peer_append, raw_append
@@ -14,9 +14,11 @@ def append_benchmark(
 ) -> Benchmark:
     """One writer appending ``batch`` events per transaction, each to a new aggregate."""
     store, _ = chronicle_store(site, key)
+    aio = async_contender(site, key)
     conn, _ = raw_connection(site, key)
     app, _ = peer_app(site, key)
     chronicle_op = chronicle_append(store, batch)
+    async_op = chronicle_append(aio.store, batch)
     raw_op = raw_append(conn, site.backend, batch)
     peer_op = peer_append(app, batch)
     seconds = scale.seconds
@@ -28,6 +30,7 @@ def append_benchmark(
         unit="events/s",
         subjects=[
             Subject("chronicle", lambda: throughput(chronicle_op, seconds, batch), store.close),
+            Subject("async", aio.throughput(async_op, seconds, batch), aio.close),
             Subject("raw", lambda: throughput(raw_op, seconds, batch), conn.close),
             Subject("peer", lambda: throughput(peer_op, seconds, batch), app.close),
         ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench import fill, payload
+from bench.aio import AsyncContender
 from bench.cases import Case, Scale
 from bench.contenders import chronicle_store, peer_app
 from bench.harness import Benchmark, Subject, speed_of
@@ -17,12 +18,22 @@ from bench.peer import Message, events_table
 from bench.places import Site
 from bench.reads import scan_log
 from chronicle import EventStore
+from chronicle.store.aio import AsyncEventStore
 
 
 def _chronicle_scan(store: EventStore, page: int) -> int:
     after: int | None = None
     count = 0
     while events := store.read_all(after=after, limit=page):
+        count += len(events)
+        after = events[-1].position
+    return count
+
+
+async def _async_scan(store: AsyncEventStore, page: int) -> int:
+    after: int | None = None
+    count = 0
+    while events := await store.read_all(after=after, limit=page):
         count += len(events)
         after = events[-1].position
     return count
@@ -50,6 +61,7 @@ def build(site: Site, scale: Scale) -> list[Benchmark]:
     )
     conn = place.raw_connect()  # the raw driver reads Chronicle's own rows
     fill.copy_chronicle_aggregates(conn, site.backend, total - 1)
+    aio = AsyncContender(place.chronicle_url)  # the same rows, through the async API
 
     app, peer_place = peer_app(site, "scan")
     app.save(Message(payload.CONTENT, payload.USERNAME, payload.MESSAGE_TYPE, payload.metadata()))
@@ -69,6 +81,9 @@ def build(site: Site, scale: Scale) -> list[Benchmark]:
             subjects=[
                 Subject(
                     "chronicle", speed_of(lambda: _chronicle_scan(store, page), total), store.close
+                ),
+                Subject(
+                    "async", aio.speed_of(lambda: _async_scan(aio.store, page), total), aio.close
                 ),
                 Subject(
                     "raw", speed_of(lambda: scan_log(conn, site.backend, page), total), conn.close
