@@ -57,6 +57,16 @@ class AsyncContender:
 
         return lambda: self.run(measure())
 
+    def duration_ms(self, operation: Callable[[], Awaitable[object]]) -> Callable[[], float]:
+        """A measurement: milliseconds one awaited ``operation()`` takes."""
+
+        async def measure() -> float:
+            start = time.perf_counter()
+            await operation()
+            return (time.perf_counter() - start) * 1000
+
+        return lambda: self.run(measure())
+
     def close(self) -> None:
         self._runner.run(self.store.close())
         self._runner.close()

@@ -1,14 +1,21 @@
-"""Case 11: ``POST /messages`` through the chat service beside a minimal FastAPI app, with wrk.
+"""Case 11: ``POST /messages`` and ``PATCH /messages/{id}`` through the chat service beside two
+minimal FastAPI apps, with wrk.
 
-Both servers run in processes of their own under the same settings (uvicorn, one worker, uvloop
+The servers run in processes of their own under the same settings (uvicorn, one worker, uvloop
 + httptools) on a place of their own, and wrk (16 connections, 2 threads) drives ``POST
-/messages`` with a 200-character message and a bearer token, set by a Lua script.
+/messages`` with a 200-character message and a bearer token, set by a Lua script; then ``PATCH``
+of messages the server made at start-up (each wrk thread walks the list from its own offset,
+so two requests rarely edit one message at once).
 
 - Chronicle: ``chronicle serve`` on the place, a member created with ``chronicle users create``
   and logged in through ``/auth/token``: JWT check, the caller looked up, the ``Message``
   aggregate decided, one append (hash chain, version check) with the inline read models.
 - minimal (the "raw driver" column): ``bench/minimal_app.py``: JWT check, one event ``INSERT``
-  into a table of Chronicle's layout and one ``messages`` upsert, in one transaction.
+  into a table of Chronicle's layout and one ``messages`` upsert, in one transaction (PATCH: the
+  row locked and read, the event inserted at the next version, the row updated). Twice: the
+  sync shape (``def`` endpoints, a psycopg pool) and the async one (``async def``, psycopg's
+  async pool; SQLite on the loop). The "beside the async minimal app" rows replay the same
+  runs with the async app as the reference.
 
 Each repetition runs wrk once per server (interleaved); one run gives both requests/s and p99,
 so the p99 row replays the figures of the runs the requests/s row measured. Any non-2xx answer
@@ -17,6 +24,7 @@ fails the case: an error page is fast and would flatter the figure. Needs ``wrk`
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -53,6 +61,25 @@ wrk.body = '{body}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
 """
+PATCH_LUA = """
+local ids = {{{ids}}}
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads * {stride})
+  threads = threads + 1
+end
+local body = '{body}'
+local headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer {token}"}}
+counter = 0
+request = function()
+  counter = counter + 1
+  local id = ids[((offset or 0) + counter) % #ids + 1]
+  return wrk.format("PATCH", "/messages/" .. id, headers, body)
+end
+"""
+EDITED = 200
+"""Messages each server makes at start-up for the PATCH runs."""
+VERBS = {"post": "POST /messages", "patch": "PATCH /messages/{id}"}
 
 
 @dataclass(frozen=True)
@@ -94,13 +121,13 @@ def _free_port() -> int:
 
 @dataclass
 class Server:
-    """One server process, its URL and the Lua script wrk posts with."""
+    """One server process, its URL, the Lua scripts wrk sends with and the runs it recorded."""
 
     name: str
     process: subprocess.Popen[bytes]
     base: str
-    script: Path
-    p99s: list[float] = field(default_factory=list)
+    folder: Path
+    runs: dict[str, list[WrkRun]] = field(default_factory=lambda: {"post": [], "patch": []})
 
     def wait_until_up(self, health: str) -> None:
         for _ in range(300):
@@ -113,28 +140,51 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError(f"{self.name}: the server did not start")
 
-    def use_token(self, token: str) -> None:
-        body = json.dumps({"content": payload.CONTENT})
-        self.script.write_text(LUA.format(body=body, token=token))
+    def script(self, kind: str) -> Path:
+        return self.folder / f"{self.name}-{kind}.lua"
 
-    def wrk(self, seconds: float) -> WrkRun:
+    def use_token(self, token: str) -> None:
+        """Write both scripts: POST as it is, PATCH over ``EDITED`` messages made now."""
+        body = json.dumps({"content": payload.CONTENT})
+        self.script("post").write_text(LUA.format(body=body, token=token))
+        ids = [self._post(body, token) for _ in range(EDITED)]
+        edit = json.dumps({"content": payload.CONTENT[::-1]})
+        listed = ", ".join(f'"{message_id}"' for message_id in ids)
+        self.script("patch").write_text(
+            PATCH_LUA.format(ids=listed, stride=EDITED // 2, body=edit, token=token)
+        )
+
+    def _post(self, body: str, token: str) -> str:
+        request = urllib.request.Request(
+            f"{self.base}/messages", data=body.encode(), method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return str(json.load(answer)["id"])
+
+    def wrk(self, seconds: float, kind: str = "post") -> WrkRun:
         output = subprocess.run(
             ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency",
-             "-s", str(self.script), f"{self.base}/messages"],
+             "-s", str(self.script(kind)), f"{self.base}/messages"],
             check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
         run = parse_wrk(output)
         if run.non_2xx:
-            raise RuntimeError(f"{self.name}: {run.non_2xx} non-2xx answers to POST /messages")
+            raise RuntimeError(f"{self.name}: {run.non_2xx} non-2xx answers to {VERBS[kind]}")
         return run
 
-    def measure(self, seconds: float) -> Callable[[], float]:
+    def measure(self, seconds: float, kind: str) -> Callable[[], float]:
         def requests_per_s() -> float:
-            run = self.wrk(seconds)
-            self.p99s.append(run.p99_ms)
+            run = self.wrk(seconds, kind)
+            self.runs[kind].append(run)
             return run.requests_per_s
 
         return requests_per_s
+
+    def replay(self, kind: str, figure: Callable[[WrkRun], float]) -> Callable[[], float]:
+        """The figure of the next run measured before, in the order they were measured."""
+        seen = itertools.count()
+        return lambda: figure(self.runs[kind][next(seen)])
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -151,7 +201,7 @@ def _start(name: str, argv: list[str], env: dict[str, str], folder: Path) -> Ser
     process = subprocess.Popen(
         [*argv, "--port", str(port)], env=env, stdout=subprocess.DEVNULL
     )  # fmt: skip
-    return Server(name, process, f"http://127.0.0.1:{port}", folder / f"{name}.lua")
+    return Server(name, process, f"http://127.0.0.1:{port}", folder)
 
 
 def start_chronicle(site: Site, folder: Path) -> Server:
@@ -180,12 +230,14 @@ def start_chronicle(site: Site, folder: Path) -> Server:
     return server
 
 
-def start_minimal(site: Site, folder: Path) -> Server:
-    place = site.place("http_minimal")
+def start_minimal(site: Site, folder: Path, *, asynchronous: bool = False) -> Server:
+    name = "minimal_async" if asynchronous else "minimal"
+    place = site.place(f"http_{name}")
     open_store(place.chronicle_url).close()  # chronicle_events in Chronicle's layout, no more
     argv = [sys.executable, "-m", "bench.minimal_app", "--backend", site.backend]
+    argv += ["--async"] if asynchronous else []
     env = os.environ | {"CHRONICLE_SECRET_KEY": SECRET}
-    server = _start("minimal", [*argv, "--target", place.raw_target], env, folder)
+    server = _start(name, [*argv, "--target", place.raw_target], env, folder)
     try:
         server.wait_until_up("/health")
         now = datetime.now(UTC)
@@ -211,49 +263,69 @@ def build(site: Site, scale: Scale) -> list[Benchmark]:
     try:
         servers.append(start_chronicle(site, folder))
         servers.append(start_minimal(site, folder))
+        servers.append(start_minimal(site, folder, asynchronous=True))
         for server in servers:
-            server.wrk(min(scale.http_seconds, 3.0))  # warm-up: pools, caches, the JIT-less path
+            for kind in VERBS:  # warm-up: pools, caches, the JIT-less path
+                server.wrk(min(scale.http_seconds, 3.0), kind)
     except BaseException:
         stop_all()
         raise
-    chronicle, minimal = servers
+    chronicle, minimal, minimal_async = servers
     seconds = scale.http_seconds
     repeat = 1 if scale.quick else None
     note = (
         f"wrk, {CONNECTIONS} connections, {seconds:g} s per run"
         + (", 1 run per server (quick)" if scale.quick else "")
-        + "; servers: uvicorn, 1 worker, "
-        "uvloop + httptools; raw driver column: minimal FastAPI app (JWT check, event INSERT + "
-        "messages upsert in one transaction)"
+        + "; servers: uvicorn, 1 worker, uvloop + httptools; raw driver column: minimal FastAPI "
+        "app (JWT check, event INSERT + messages upsert in one transaction), sync shape; "
+        "the async minimal app measured in the same rotation"
     )
-    rate = Benchmark(
-        case=11,
-        key="http_post_rate",
-        title="POST /messages, requests/s",
-        backend=site.backend,
-        unit="requests/s",
-        subjects=[
-            Subject("chronicle", chronicle.measure(seconds)),
-            Subject("raw", minimal.measure(seconds), stop_all),
-        ],
-        notes=[note],
-        repeat=repeat,
-    )
-    # The p99 row replays the latencies the runs above recorded (the servers are stopped by then).
-    p99 = Benchmark(
-        case=11,
-        key="http_post_p99",
-        title="POST /messages, p99 latency",
-        backend=site.backend,
-        unit="ms",
-        subjects=[
-            Subject("chronicle", lambda: chronicle.p99s.pop(0)),
-            Subject("raw", lambda: minimal.p99s.pop(0)),
-        ],
-        notes=["the same wrk runs as the requests/s row"],
-        repeat=repeat,
-    )
-    return [rate, p99]
+    benchmarks: list[Benchmark] = []
+    for kind, verb in VERBS.items():
+        rate = Benchmark(
+            case=11,
+            key=f"http_{kind}_rate",
+            title=f"{verb}, requests/s",
+            backend=site.backend,
+            unit="requests/s",
+            subjects=[
+                Subject("chronicle", chronicle.measure(seconds, kind)),
+                Subject("raw", minimal.measure(seconds, kind)),
+                Subject("raw_async", minimal_async.measure(seconds, kind)),
+            ],
+            notes=[note],
+            repeat=repeat,
+        )
+        # The rows below replay the runs the row above recorded.
+        beside_async = Benchmark(
+            case=11,
+            key=f"http_{kind}_rate_async",
+            title=f"{verb}, requests/s, beside the async minimal app",
+            backend=site.backend,
+            unit="requests/s",
+            subjects=[
+                Subject("chronicle", chronicle.replay(kind, lambda run: run.requests_per_s)),
+                Subject("raw", minimal_async.replay(kind, lambda run: run.requests_per_s)),
+            ],
+            notes=["the same wrk runs as the row above; raw driver column: async minimal app"],
+            repeat=repeat,
+        )
+        p99 = Benchmark(
+            case=11,
+            key=f"http_{kind}_p99",
+            title=f"{verb}, p99 latency",
+            backend=site.backend,
+            unit="ms",
+            subjects=[
+                Subject("chronicle", chronicle.replay(kind, lambda run: run.p99_ms)),
+                Subject("raw", minimal.replay(kind, lambda run: run.p99_ms)),
+            ],
+            notes=["the same wrk runs as the requests/s row"],
+            repeat=repeat,
+        )
+        benchmarks += [rate, beside_async, p99]
+    benchmarks[-1].subjects[-1].close = stop_all  # the last row to run stops the servers
+    return benchmarks
 
 
 CASE = Case(11, "http-post", "POST /messages through the chat service, with wrk", build)

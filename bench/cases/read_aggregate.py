@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sized
 
 from bench import payload
+from bench.aio import AsyncContender
 from bench.cases import Case, Scale
 from bench.contenders import chronicle_store, peer_app
 from bench.harness import Benchmark, Subject, duration_ms
@@ -48,6 +49,11 @@ def build(site: Site, scale: Scale) -> list[Benchmark]:
     def chronicle_read() -> float:
         return duration_ms(lambda: _expect(store.get_events_for_aggregate(aggregate_id), count))
 
+    aio = AsyncContender(place.chronicle_url)  # the same rows, through the async API
+
+    async def async_read() -> None:
+        _expect(await aio.store.get_events_for_aggregate(aggregate_id), count)
+
     def raw_read() -> float:
         return duration_ms(
             lambda: _expect(aggregate_events(conn, site.backend, aggregate_id), count)
@@ -65,6 +71,7 @@ def build(site: Site, scale: Scale) -> list[Benchmark]:
             unit="ms",
             subjects=[
                 Subject("chronicle", chronicle_read, store.close),
+                Subject("async", aio.duration_ms(async_read), aio.close),
                 Subject("raw", raw_read, conn.close),
                 Subject("peer", peer_read, app.close),
             ],
