@@ -4,6 +4,13 @@ For each aggregate the checker recomputes every event's hash from its decoded co
 previous event's hash, and expects versions 1, 2, 3…: this names the exact event when content
 was changed, an event was deleted from the middle of an aggregate, or an aggregate's events were
 reordered. Versions that arrive early are held back until the walk reaches the one before.
+
+Memory does not grow with the number of aggregates: the checker keeps the chains of the
+``remembered`` aggregates met last and lets older ones go (never one holding early versions),
+noting them in a Bloom filter of fixed size. Meeting one again, it reads the aggregate's event
+before from the store and, if the walk already checked that event, chains on from its hash; any
+other event the walk checked at the same version is a second one. Events come by commit order,
+so in a chat log most aggregates are met again soon or never.
 """
 
 from __future__ import annotations
@@ -13,12 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chronicle.events import RecordedEvent
+from chronicle.integrity.bloom import BloomFilter
 from chronicle.integrity.chains import expected_hash
 from chronicle.integrity.findings import Findings, named
 from chronicle.integrity.report import ProblemKind
 from chronicle.store.integrity import GENESIS
 from chronicle.store.ports import EventLog
 from chronicle.store.records import RetentionHead
+
+REMEMBERED = 50_000  # aggregates' chains kept in memory, about 350 bytes each
 
 
 @dataclass(slots=True)
@@ -32,7 +42,9 @@ class _Chain:
 class AggregateChains:
     """Every aggregate's chain as far as the walk got. ``partial``: the walk started at a seal,
     so an aggregate met after its first version chains onto its stored event before.
-    ``kept_head``: after retention, the head kept for an aggregate whose older events left."""
+    ``kept_head``: after retention, the head kept for an aggregate whose older events left.
+    ``walked``: whether the walk has met the event at a position (it marks each one before
+    checking it). ``started`` counts the aggregates whose chains the walk began."""
 
     def __init__(
         self,
@@ -40,20 +52,30 @@ class AggregateChains:
         findings: Findings,
         *,
         partial: bool,
+        walked: Callable[[int], bool],
         kept_head: Callable[[str], RetentionHead | None] | None = None,
+        remembered: int = REMEMBERED,
     ) -> None:
+        if remembered < 1:
+            raise ValueError("the checker must remember at least one aggregate's chain")
         self.store = store
         self.findings = findings
         self.partial = partial
+        self.walked = walked
         self.kept_head = kept_head
-        self.aggregates: dict[str, _Chain] = {}
+        self.remembered = remembered
+        self.started = 0
+        self._chains: dict[str, _Chain] = {}  # oldest met first
+        self._let_go: BloomFilter | None = None
 
     def check(self, event: RecordedEvent, index: int) -> None:
         """Check ``event``, the ``index``-th of the walk, against its aggregate's chain."""
-        state = self.aggregates.get(event.aggregate_id)
+        state = self._chains.pop(event.aggregate_id, None)
         if state is None:
             state = self._start_aggregate(event)
-            self.aggregates[event.aggregate_id] = state
+            if len(self._chains) >= self.remembered:
+                self._let_one_go()
+        self._chains[event.aggregate_id] = state  # now the last met
         version = event.version
         if version < state.next_version or version in state.ahead:
             self.findings.add(
@@ -81,7 +103,22 @@ class AggregateChains:
             held, held_index = state.ahead.pop(state.next_version)
             self._check_chain(state, held, held_index)
 
+    def _let_one_go(self) -> None:
+        """Forget the chain met longest ago that holds no early versions."""
+        for aggregate_id, state in self._chains.items():
+            if not state.ahead:
+                del self._chains[aggregate_id]
+                if self._let_go is None:
+                    self._let_go = BloomFilter()
+                self._let_go.add(aggregate_id)
+                return
+
     def _start_aggregate(self, event: RecordedEvent) -> _Chain:
+        if self._let_go is not None and event.aggregate_id in self._let_go:
+            resumed = self._resume(event)
+            if resumed is not None:
+                return resumed
+        self.started += 1
         if self.kept_head is not None:
             # Retention archived its older events: it chains on from the head kept for it,
             # and an event claiming an archived version is one too many.
@@ -97,6 +134,23 @@ class AggregateChains:
         if before:
             return _Chain(next_version=event.version, previous=before[0].hash)
         return _Chain(next_version=1, previous=GENESIS)
+
+    def _resume(self, event: RecordedEvent) -> _Chain | None:
+        """The chain of an aggregate let go, from the last of its events the walk checked
+        before ``event``; None when the walk checked none (it was never met: the filter erred)."""
+        version = event.version
+        near = self.store.get_events_for_aggregate(event.aggregate_id, version - 1, version)
+        earlier = [e for e in near if e.position != event.position and self.walked(e.position)]
+        if version > 1 and not any(e.version == version - 1 for e in earlier):
+            # Not the one just before (it is missing, or comes later): the last one checked.
+            below = self.store.get_events_for_aggregate(event.aggregate_id, 1, version - 1)
+            earlier = [e for e in earlier if e.version == version]
+            earlier += [e for e in below if self.walked(e.position)]
+        if not earlier:
+            return None
+        # A second event at this version is caught by check(): its chain is already past it.
+        last = max(earlier, key=lambda e: (e.version, -e.position))
+        return _Chain(next_version=last.version + 1, previous=last.hash)
 
     def _check_chain(self, state: _Chain, event: RecordedEvent, index: int) -> None:
         if expected_hash(event, state.previous) != event.hash:
@@ -135,7 +189,7 @@ class AggregateChains:
 
     def report_leftovers(self) -> None:
         """Versions still held back at the end were skipped: the events between are missing."""
-        for aggregate_id, state in self.aggregates.items():
+        for aggregate_id, state in self._chains.items():
             while state.ahead:
                 version = min(state.ahead)
                 event, index = state.ahead.pop(version)

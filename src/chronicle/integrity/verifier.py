@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from chronicle.errors import EvidenceFileError, SealRefusedError
 from chronicle.events import RecordedEvent
-from chronicle.integrity.aggregate_checks import AggregateChains
+from chronicle.integrity.aggregate_checks import REMEMBERED, AggregateChains
 from chronicle.integrity.chains import LOG_GENESIS
 from chronicle.integrity.differences import DifferenceNamer
 from chronicle.integrity.findings import Findings, named
@@ -46,6 +46,8 @@ class Verifier:
     wait for events held back behind appends still running before reporting them unchecked.
     ``snapshot_check`` runs the composition root's checks beyond the log (the chat's: stored
     snapshots against their events, the key store against the erasures the log records).
+    ``remembered_chains``: how many aggregates' chains stay in memory (others are read again
+    from the store when met again), which bounds the walk's memory whatever the log's size.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class Verifier:
         snapshot_check: SnapshotCheck | None = None,
         batch_size: int = 2000,
         max_problems: int = 1000,
+        remembered_chains: int = REMEMBERED,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         keys = dict(trusted_keys or {})
@@ -71,6 +74,7 @@ class Verifier:
         self.snapshot_check = snapshot_check
         self.batch_size = batch_size
         self.max_problems = max_problems
+        self.remembered_chains = remembered_chains
         self._clock = clock
 
     def verify(
@@ -86,11 +90,14 @@ class Verifier:
         self._findings = found = Findings(self.max_problems)
         report = VerificationReport(since_seal=since_seal)
         prefix = RetainedPrefix.load(self.store, found, self.trusted, report.warnings)
+        positions = Positions()
         chains = AggregateChains(
             self.store,
             found,
             partial=since_seal is not None,
+            walked=positions.__contains__,
             kept_head=prefix.kept_head if prefix is not None else None,
+            remembered=self.remembered_chains,
         )
         self._namer = DifferenceNamer(self.store, found)
         self._partial = since_seal is not None
@@ -138,7 +145,6 @@ class Verifier:
             seal.last_hash: seal for seal in walked if start is None or seal.number > start.number
         }
         targets = sorted(kept, key=lambda seal: seal.event_count)
-        positions = Positions()
         first_unsealed: RecordedEvent | None = None
         checked = 0
         after = start.position if start else None
@@ -194,7 +200,7 @@ class Verifier:
             prefix.report_missing_kept()
             report.retention_receipts = prefix.cut.number
             report.archived_events = prefix.archived
-        report.aggregates = len(chains.aggregates)
+        report.aggregates = chains.started
         report.seals_checked = len(seals)
         if first_unsealed is not None:
             report.unsealed_events = walk.count - (seals[-1].event_count if seals else 0)

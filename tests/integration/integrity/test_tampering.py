@@ -97,9 +97,21 @@ def sealed_history(store: EventStore) -> dict[tuple[str, int], int]:
     return positions
 
 
+REMEMBERED = {"every_chain": 50_000, "one_chain": 1}
+_remembered = [REMEMBERED["every_chain"]]
+
+
+@pytest.fixture(autouse=True, params=sorted(REMEMBERED))
+def chains_in_memory(request: pytest.FixtureRequest) -> None:
+    """Every attack is verified twice: with every aggregate's chain in memory, and with only
+    the last one met (the others let go and read again from the store when met again)."""
+    _remembered[0] = REMEMBERED[request.param]
+
+
 def verify(store: EventStore, **kwargs: object):
     caught_up(store)
-    return Verifier(store, public_key=KEY.public).verify(**kwargs)  # type: ignore[arg-type]
+    verifier = Verifier(store, public_key=KEY.public, remembered_chains=_remembered[0])
+    return verifier.verify(**kwargs)  # type: ignore[arg-type]
 
 
 def test_an_untouched_sealed_log_verifies_intact(store: EventStore) -> None:
@@ -207,6 +219,79 @@ def test_a_forged_event_slipped_into_the_sealed_log_is_caught_as_inserted(
     assert first is not None and first.kind is ProblemKind.EVENT_INSERTED, report.problems
     assert first.seal == 1
     assert (first.aggregate_id, first.event_id) == ("message_forged", event_id)
+
+
+def _drop_the_version_constraint(store: EventStore) -> None:
+    """What the database would refuse otherwise: two events of one aggregate at one version.
+    (SQLite cannot drop a table's constraint: the attacker rebuilds the table without it.)"""
+    if store.backend == "postgresql":
+        attack(
+            store,
+            "ALTER TABLE chronicle_events DROP CONSTRAINT chronicle_events_aggregate_version",
+        )
+        return
+    [(table,)] = store.execute_raw(  # type: ignore[attr-defined]
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'chronicle_events'"
+    )
+    rebuilt = table.replace("UNIQUE (aggregate_id, version),", "").replace(
+        "chronicle_events", "chronicle_events_rebuilt", 1
+    )
+    assert rebuilt != table
+    attack(
+        store,
+        rebuilt,
+        "INSERT INTO chronicle_events_rebuilt SELECT * FROM chronicle_events",
+        "DROP TABLE chronicle_events",
+        "ALTER TABLE chronicle_events_rebuilt RENAME TO chronicle_events",
+    )
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_second_event_at_a_version_already_checked_is_named_as_inserted(
+    store: EventStore, version: int
+) -> None:
+    sealed_history(store)
+    _drop_the_version_constraint(store)
+    [taken] = store.get_events_for_aggregate("message_a", version, version)
+    previous = store.get_events_for_aggregate("message_a", version - 1, version - 1)
+    event_id = str(uuid.uuid4())
+    data = canonical_object({"content": "forged", "n": version}, "data")
+    metadata = canonical_object({"correlation_id": event_id, "causation_id": None}, "metadata")
+    stamp = format_timestamp(taken.timestamp)
+    digest = content_digest(
+        event_id=event_id,
+        aggregate_id="message_a",
+        aggregate_type="Message",
+        event_type="MessageEdited",
+        schema_version=1,
+        timestamp=stamp,
+        user_id="user_alice",
+        data=data,
+        metadata=metadata,
+    )
+    blob = "X'{}'" if store.backend == "sqlite" else "'\\x{}'"
+    values = ", ".join(
+        [
+            f"'{event_id}', 'message_a', 'Message', 'MessageEdited', {version}, 1, 0, '{stamp}'",
+            "'user_alice'",
+            blob.format(data.hex()),
+            blob.format(metadata.hex()),
+            # chained as Chronicle would
+            blob.format(chain(previous[0].hash if previous else GENESIS, version, digest).hex()),
+        ]
+    )
+    attack(
+        store,
+        "INSERT INTO chronicle_events (event_id, aggregate_id, aggregate_type, event_type, "
+        "version, schema_version, partition, timestamp, user_id, data, metadata, hash) "
+        f"VALUES ({values})",
+    )
+    report = verify(store)
+    # After the seal: only the aggregate's chain shows that the version was already taken.
+    assert [(p.kind, p.event_id) for p in report.problems] == [
+        (ProblemKind.EVENT_INSERTED, event_id)
+    ]
+    assert report.aggregates == 3
 
 
 def _swap_order(store: EventStore, first: int, second: int) -> None:
