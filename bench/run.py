@@ -8,6 +8,7 @@ Every case runs on each backend asked for, each contender on a place of its own,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from datetime import UTC, datetime
@@ -39,7 +40,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--cases",
         default="all",
-        help="comma-separated case numbers or names (e.g. 1,2,scan-log); default: all",
+        help="comma-separated case numbers or names (e.g. 1,2,scan-log); default: all but "
+        "the scale case (12, scale: run only when named)",
+    )
+    parser.add_argument(
+        "--scale-sizes",
+        default=None,
+        help="the scale case's log sizes, comma-separated (default 1000000,5000000)",
     )
     parser.add_argument(
         "--repeat", type=int, default=None, help="interleaved repetitions (default 3; 5 in full)"
@@ -58,7 +65,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _select(cases: list[Case], wanted: str) -> list[Case]:
     if wanted == "all":
-        return cases
+        return [case for case in cases if not case.only_when_named]
     names = {name.strip() for name in wanted.split(",") if name.strip()}
     chosen = [case for case in cases if str(case.number) in names or case.key in names]
     unknown = names - {str(case.number) for case in chosen} - {case.key for case in chosen}
@@ -66,6 +73,18 @@ def _select(cases: list[Case], wanted: str) -> list[Case]:
         known = ", ".join(f"{case.number} ({case.key})" for case in cases)
         raise SystemExit(f"unknown case(s) {', '.join(sorted(unknown))}; known: {known}")
     return chosen
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise SystemExit(
+            f"--scale-sizes takes numbers of events, e.g. 1000000,5000000: {text!r}"
+        ) from None
+    if not sizes or any(size < 1_000 for size in sizes) or list(sizes) != sorted(set(sizes)):
+        raise SystemExit("--scale-sizes: increasing sizes of at least 1000 events each")
+    return sizes
 
 
 def _sites(backend: str, postgres_url: str | None) -> list[Site]:
@@ -80,6 +99,8 @@ def _sites(backend: str, postgres_url: str | None) -> list[Site]:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     scale = Scale.for_mode(args.quick)
+    if args.scale_sizes is not None:
+        scale = dataclasses.replace(scale, scale_sizes=_sizes(args.scale_sizes))
     repeat = args.repeat or (3 if args.quick else 5)
     if repeat < 1:
         raise SystemExit("--repeat must be at least 1")

@@ -7,7 +7,7 @@ added to :func:`all_cases`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bench.harness import Benchmark
@@ -30,6 +30,7 @@ class Scale:
     verify_events: int = 100_000  # case 9
     relay_events: int = 20_000  # case 10
     http_seconds: float = 10.0  # case 11: one wrk run
+    scale_sizes: tuple[int, ...] = (1_000_000, 5_000_000)  # case 12: the log's sizes, in turn
 
     @classmethod
     def for_mode(cls, quick: bool) -> Scale:
@@ -53,7 +54,8 @@ class Case:
     number: int
     key: str
     title: str
-    build: Callable[[Site, Scale], list[Benchmark]]
+    build: Callable[[Site, Scale], Iterable[Benchmark]]  # measured as they come
+    only_when_named: bool = False  # not part of "all": too long for every run
 
 
 def all_cases() -> list[Case]:
@@ -67,6 +69,7 @@ def all_cases() -> list[Case]:
         read_model_delay,
         relay,
         replay,
+        scale,
         scan_log,
         verify,
     )
@@ -83,4 +86,5 @@ def all_cases() -> list[Case]:
         verify.CASE,
         relay.CASE,
         http_messages.CASE,
+        scale.CASE,
     ]
