@@ -114,6 +114,8 @@ class AggregateChains:
                 return
 
     def _start_aggregate(self, event: RecordedEvent) -> _Chain:
+        if event.version < 1:  # no stored event comes before it: check() names it
+            return _Chain(next_version=1, previous=GENESIS)
         if self._let_go is not None and event.aggregate_id in self._let_go:
             resumed = self._resume(event)
             if resumed is not None:
@@ -136,20 +138,25 @@ class AggregateChains:
         return _Chain(next_version=1, previous=GENESIS)
 
     def _resume(self, event: RecordedEvent) -> _Chain | None:
-        """The chain of an aggregate let go, from the last of its events the walk checked
-        before ``event``; None when the walk checked none (it was never met: the filter erred)."""
+        """The chain of an aggregate let go, on from the last of its events the walk checked;
+        None when the walk checked none (never met: the filter erred).
+
+        Usually the one before ``event`` was checked: the chain goes on from it (or from
+        another event at ``event``'s version, which check() then names a second one). Otherwise
+        (an event missing, out of order, or a second one at an older version), every stored
+        event of the aggregate is looked at: rare, as it takes an anomaly or a wrong "maybe".
+        A row at ``event``'s own position is not counted as checked: the walk marked the
+        position for ``event`` (a second row there is named by the walk itself).
+        """
         version = event.version
         near = self.store.get_events_for_aggregate(event.aggregate_id, version - 1, version)
-        earlier = [e for e in near if e.position != event.position and self.walked(e.position)]
-        if version > 1 and not any(e.version == version - 1 for e in earlier):
-            # Not the one just before (it is missing, or comes later): the last one checked.
-            below = self.store.get_events_for_aggregate(event.aggregate_id, 1, version - 1)
-            earlier = [e for e in earlier if e.version == version]
-            earlier += [e for e in below if self.walked(e.position)]
-        if not earlier:
+        checked = [e for e in near if e.position != event.position and self.walked(e.position)]
+        if not any(e.version == version - 1 for e in checked):
+            every = self.store.get_events_for_aggregate(event.aggregate_id)
+            checked = [e for e in every if e.position != event.position and self.walked(e.position)]
+        if not checked:
             return None
-        # A second event at this version is caught by check(): its chain is already past it.
-        last = max(earlier, key=lambda e: (e.version, -e.position))
+        last = max(checked, key=lambda e: (e.version, -e.position))
         return _Chain(next_version=last.version + 1, previous=last.hash)
 
     def _check_chain(self, state: _Chain, event: RecordedEvent, index: int) -> None:

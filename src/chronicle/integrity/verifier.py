@@ -155,7 +155,14 @@ class Verifier:
         while True:
             events = self.store.read_all(after=after, limit=self.batch_size)
             for event in events:
-                positions.add(event.position)
+                if not positions.add(event.position):
+                    found.add(
+                        ProblemKind.EVENT_INSERTED,
+                        f"{named(event)} is a second row at position {event.position}: a row "
+                        "was slipped in beside another",
+                        event=event,
+                        index=walk.count + 1,
+                    )
                 if highest is not None and 0 < event.position <= highest:
                     existing += 1
                 if prefix is not None and prefix.below(event):
@@ -275,12 +282,15 @@ class Verifier:
         """
         hidden = 0
         after: int | None = None
+        previous: int | None = None
         while True:
             rows = self.store.raw_rows(after, self.batch_size)
             for row in rows:
                 if highest is not None and row.position > highest:
                     return hidden  # committed after the walk started: not expected of it
-                if row.position in positions:
+                second = row.position == previous  # the walk met one row at a position at most
+                previous = row.position
+                if row.position in positions and not second:
                     continue
                 hidden += 1
                 self._findings.add(

@@ -48,13 +48,18 @@ class Positions:
     def __init__(self) -> None:
         self._bits = bytearray()
 
-    def add(self, position: int) -> None:
+    def add(self, position: int) -> bool:
+        """Mark ``position`` walked; False when it was already (two rows at one position)."""
         if position <= 0:
-            return
+            return True
         byte = position >> 3
         if byte >= len(self._bits):
             self._bits.extend(bytes(byte - len(self._bits) + 1024))
-        self._bits[byte] |= 1 << (position & 7)
+        bit = 1 << (position & 7)
+        if self._bits[byte] & bit:
+            return False
+        self._bits[byte] |= bit
+        return True
 
     def __contains__(self, position: int) -> bool:
         byte = position >> 3
