@@ -7,8 +7,6 @@ soon as another one is met, so meeting it again goes through ``AggregateChains._
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from tests.integration.integrity.test_tampering import (
     KEY,
@@ -16,6 +14,7 @@ from tests.integration.integrity.test_tampering import (
     _swap_order,
     attack,
     caught_up,
+    forge,
     history,
     sealed_history,
 )
@@ -23,8 +22,7 @@ from tests.integration.integrity.test_tampering import (
 from chronicle import EventStore, NewEvent
 from chronicle.integrity import ProblemKind, Sealer, Verifier
 from chronicle.integrity.report import VerificationReport
-from chronicle.store.codec import canonical_object
-from chronicle.store.integrity import GENESIS, chain, content_digest, format_timestamp
+from chronicle.store.integrity import GENESIS
 
 BOUNDED = 1
 DEFAULT = None  # the Verifier's own default (every chain of a small log in memory)
@@ -53,61 +51,6 @@ def append(store: EventStore, name: str, version: int) -> None:
         aggregate_type="Message",
         user_id="user_alice",
     )
-
-
-def forge(
-    store: EventStore,
-    aggregate_id: str,
-    version: int,
-    previous: bytes,
-    *,
-    position: int | None = None,
-) -> str:
-    """Insert an event of ``aggregate_id`` at ``version`` chained onto ``previous`` as Chronicle
-    would chain it (at ``position`` when given); returns its event id."""
-    [template] = store.get_events_for_aggregate("message_a", 1, 1)
-    event_id = str(uuid.uuid4())
-    data = canonical_object({"content": "forged", "n": version}, "data")
-    metadata = canonical_object({"correlation_id": event_id, "causation_id": None}, "metadata")
-    stamp = format_timestamp(template.timestamp)
-    digest = content_digest(
-        event_id=event_id,
-        aggregate_id=aggregate_id,
-        aggregate_type="Message",
-        event_type="MessageEdited",
-        schema_version=1,
-        timestamp=stamp,
-        user_id="user_alice",
-        data=data,
-        metadata=metadata,
-    )
-    blob = "X'{}'" if store.backend == "sqlite" else "'\\x{}'"
-    values = ", ".join(
-        [
-            f"'{event_id}', '{aggregate_id}', 'Message', 'MessageEdited', {version}, 1, 0",
-            f"'{stamp}', 'user_alice'",
-            blob.format(data.hex()),
-            blob.format(metadata.hex()),
-            blob.format(chain(previous, version, digest).hex()),
-        ]
-    )
-    columns = (
-        "event_id, aggregate_id, aggregate_type, event_type, version, schema_version, "
-        "partition, timestamp, user_id, data, metadata, hash"
-    )
-    if position is None:
-        statement = f"INSERT INTO chronicle_events ({columns}) VALUES ({values})"
-    elif store.backend == "sqlite":
-        statement = (
-            f"INSERT INTO chronicle_events (position, {columns}) VALUES ({position}, {values})"
-        )
-    else:
-        statement = (
-            f"INSERT INTO chronicle_events (position, {columns}) OVERRIDING SYSTEM VALUE "
-            f"VALUES ({position}, {values})"
-        )
-    attack(store, statement)
-    return event_id
 
 
 def _ids(store: EventStore, aggregate_id: str) -> list[str]:

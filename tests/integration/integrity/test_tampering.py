@@ -252,15 +252,32 @@ def test_a_second_event_at_a_version_already_checked_is_named_as_inserted(
 ) -> None:
     sealed_history(store)
     _drop_the_version_constraint(store)
-    [taken] = store.get_events_for_aggregate("message_a", version, version)
-    previous = store.get_events_for_aggregate("message_a", version - 1, version - 1)
+    before = store.get_events_for_aggregate("message_a", version - 1, version - 1)
+    forged = forge(store, "message_a", version, before[0].hash if before else GENESIS)
+    report = verify(store)
+    # After the seal: only the aggregate's chain shows that the version was already taken.
+    assert [(p.kind, p.event_id) for p in report.problems] == [(ProblemKind.EVENT_INSERTED, forged)]
+    assert report.aggregates == 3
+
+
+def forge(
+    store: EventStore,
+    aggregate_id: str,
+    version: int,
+    previous: bytes,
+    *,
+    position: int | None = None,
+) -> str:
+    """Insert an event of ``aggregate_id`` at ``version`` chained onto ``previous`` as Chronicle
+    would chain it (at ``position`` when given); returns its event id."""
+    [template] = store.get_events_for_aggregate("message_a", 1, 1)
     event_id = str(uuid.uuid4())
     data = canonical_object({"content": "forged", "n": version}, "data")
     metadata = canonical_object({"correlation_id": event_id, "causation_id": None}, "metadata")
-    stamp = format_timestamp(taken.timestamp)
+    stamp = format_timestamp(template.timestamp)
     digest = content_digest(
         event_id=event_id,
-        aggregate_id="message_a",
+        aggregate_id=aggregate_id,
         aggregate_type="Message",
         event_type="MessageEdited",
         schema_version=1,
@@ -272,26 +289,30 @@ def test_a_second_event_at_a_version_already_checked_is_named_as_inserted(
     blob = "X'{}'" if store.backend == "sqlite" else "'\\x{}'"
     values = ", ".join(
         [
-            f"'{event_id}', 'message_a', 'Message', 'MessageEdited', {version}, 1, 0, '{stamp}'",
-            "'user_alice'",
+            f"'{event_id}', '{aggregate_id}', 'Message', 'MessageEdited', {version}, 1, 0",
+            f"'{stamp}', 'user_alice'",
             blob.format(data.hex()),
             blob.format(metadata.hex()),
-            # chained as Chronicle would
-            blob.format(chain(previous[0].hash if previous else GENESIS, version, digest).hex()),
+            blob.format(chain(previous, version, digest).hex()),
         ]
     )
-    attack(
-        store,
-        "INSERT INTO chronicle_events (event_id, aggregate_id, aggregate_type, event_type, "
-        "version, schema_version, partition, timestamp, user_id, data, metadata, hash) "
-        f"VALUES ({values})",
+    columns = (
+        "event_id, aggregate_id, aggregate_type, event_type, version, schema_version, "
+        "partition, timestamp, user_id, data, metadata, hash"
     )
-    report = verify(store)
-    # After the seal: only the aggregate's chain shows that the version was already taken.
-    assert [(p.kind, p.event_id) for p in report.problems] == [
-        (ProblemKind.EVENT_INSERTED, event_id)
-    ]
-    assert report.aggregates == 3
+    if position is None:
+        statement = f"INSERT INTO chronicle_events ({columns}) VALUES ({values})"
+    elif store.backend == "sqlite":
+        statement = (
+            f"INSERT INTO chronicle_events (position, {columns}) VALUES ({position}, {values})"
+        )
+    else:
+        statement = (
+            f"INSERT INTO chronicle_events (position, {columns}) OVERRIDING SYSTEM VALUE "
+            f"VALUES ({position}, {values})"
+        )
+    attack(store, statement)
+    return event_id
 
 
 def _swap_order(store: EventStore, first: int, second: int) -> None:
