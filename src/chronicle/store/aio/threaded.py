@@ -86,8 +86,31 @@ class ThreadedAsyncStore:
     async def read_all(self, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
         return await self._run(self.store.read_all, after, limit)
 
-    async def search_events(self, **query: Any) -> list[RecordedEvent]:
-        return await self._run(self.store.search_events, **query)
+    async def search_events(
+        self,
+        *,
+        user_id: str | None = None,
+        user_ids: Sequence[str] | None = None,
+        aggregate_type: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[RecordedEvent]:
+        return await self._run(
+            self.store.search_events,
+            user_id=user_id,
+            user_ids=user_ids,
+            aggregate_type=aggregate_type,
+            event_type=event_type,
+            since=since,
+            until=until,
+            after=after,
+            limit=limit,
+            newest_first=newest_first,
+        )
 
     async def get_all_events(
         self,
