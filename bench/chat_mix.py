@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -166,20 +167,28 @@ def load(
     mix: ChatMix,
     events: int,
     *,
-    progress: Callable[[int], None] | None = None,
+    writers: int = 1,
 ) -> None:
     """Append batches of ``mix`` to ``store`` until it holds ``events`` of the mix (or a few
-    more: a batch is never cut), each event recorded ``STEP`` after the one before."""
-    while mix.loaded < events:
-        batch = mix.next_batch()
+    more: a batch is never cut), each event recorded ``STEP`` after the one before, by
+    ``writers`` threads (the mix is drawn in order; the appends overlap their round trips)."""
+
+    def append(batch: Batch, recorded_at: datetime) -> None:
         store.import_events(
             batch.aggregate_id,
             batch.events,
             expected_version=0,
             aggregate_type=batch.aggregate_type,
             user_id=batch.user_id,
-            recorded_at=START + STEP * mix.loaded,
+            recorded_at=recorded_at,
         )
-        mix.loaded += len(batch.events)
-        if progress is not None:
-            progress(len(batch.events))
+
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        while mix.loaded < events:
+            chunk: list[tuple[Batch, datetime]] = []
+            while mix.loaded < events and len(chunk) < 200:
+                batch = mix.next_batch()
+                chunk.append((batch, START + STEP * mix.loaded))
+                mix.loaded += len(batch.events)
+            for done in [pool.submit(append, *item) for item in chunk]:
+                done.result()  # an append that failed fails the load

@@ -14,8 +14,8 @@ its statistics refreshed (as ``chronicle import`` does after bulk work); then, a
   verify's peak resident memory (``ru_maxrss`` of its process).
 
 Rows at a later size note their growth over the first size. The load goes through Chronicle's
-append path (``import_events``: hash chains, sealed personal fields) on a store opened to commit
-without waiting for the disk (SQLite ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``);
+append path (``import_events``: hash chains, sealed personal fields; two writer threads on
+PostgreSQL) on a store opened to commit without waiting for the disk (SQLite ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``);
 everything measured runs on the default settings. Chronicle alone: the raw driver has no health,
 audit page, replay or verify of its own to compare with.
 """
@@ -313,10 +313,11 @@ def build(site: Site, scale: Scale) -> Iterator[Benchmark]:
         calls=10 if scale.quick else 30,
     )
     mix = chat_mix.ChatMix()
+    writers = 2 if site.backend == "postgresql" else 1  # SQLite writes one at a time
     try:
         for size in scale.scale_sizes:
             start = time.perf_counter()
-            chat_mix.load(loader, mix, size)
+            chat_mix.load(loader, mix, size, writers=writers)
             loaded = time.perf_counter() - start
             start = time.perf_counter()
             _seal_everything(loader)

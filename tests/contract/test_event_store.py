@@ -506,6 +506,16 @@ def test_lag_counts_the_events_after_a_cursor_and_the_age_of_the_oldest(store: E
     assert store.lag(last[0].position) == (0, 0.0)
 
 
+def test_lag_stops_counting_at_its_limit(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("chronicle.store.sql.store", "chronicle.store.memory"):
+        monkeypatch.setattr(f"{module}.LAG_COUNT_LIMIT", 2)
+    append(store, "message_a", [created(), updated("b"), updated("c")], expected=0)
+    events, seconds = store.lag(None)
+    assert events == 2 and 0 <= seconds < 60
+
+
 def test_a_retry_racing_its_own_first_attempt_gets_the_stored_events(store: EventStore) -> None:
     outcomes: list[object] = []
     for round_number in range(10):

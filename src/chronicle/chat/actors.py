@@ -1,8 +1,10 @@
 """Who did it, by name: each actor's username and role as recorded when the event happened.
 
 The names come from the log, not from today's users read model: a user renamed later still shows
-under the name it had then. :meth:`Actors.from_log` reads only the User aggregates' events (there
-are few users), once per request; each lookup is then a binary search by log position. An actor
+under the name it had then. :meth:`Actors.of` reads a user's own events the first time one of
+them is asked for (a page of events names a few actors, whatever the number of users), and
+:meth:`Actors.from_log` reads every User aggregate's events at once, for a search by username;
+each lookup is then a binary search by log position. An actor
 ``system:*`` (``system:cli``, ``system:demo``) is shown as such. A user whose early events
 retention archived is named, for the events before the first one the store kept, as the
 snapshot taken at the cut has it (what the archive holds is read by ``include_archive``).
@@ -11,14 +13,15 @@ snapshot taken at the cut has it (what the archive holds is read by ``include_ar
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from chronicle.chat.domain.events import UserCreated, UserUpdated, chat_events
+from chronicle.chat.domain.ids import ID_SHAPE
 from chronicle.events import JSONObject, RecordedEvent
 from chronicle.registry import DomainEvent
-from chronicle.store.ports import LogReader
+from chronicle.store.ports import EventLog, LogReader
 
 SYSTEM_PREFIX = "system:"
 _PAGE = 1000
@@ -60,22 +63,40 @@ class _Timeline:
 
 @dataclass
 class Actors:
-    """Every user's names over time, from the log; see the module's docstring."""
+    """Users' names over time, from the log; see the module's docstring."""
 
-    timelines: dict[str, _Timeline] = field(default_factory=dict)
+    timelines: dict[str, _Timeline | None] = field(default_factory=dict)  # None: no user
     log: Any = None
+    every_user: bool = False  # every User aggregate's timeline is in ``timelines``
     _at_cut: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
+    def of(cls, log: EventLog) -> Actors:
+        """Names read from ``log`` as they are asked for, one user's events at a time."""
+        return cls(log=log)
+
+    @classmethod
     def from_log(cls, log: LogReader) -> Actors:
-        actors = cls(log=log)
-        for recorded in _user_events(log):
-            if recorded.event_type not in chat_events:
+        """Every user's names, read from ``log`` now."""
+        actors = cls(log=log, every_user=True)
+        actors._add(_user_events(log))
+        return actors
+
+    def _add(self, events: Iterable[RecordedEvent]) -> None:
+        for recorded in events:
+            if recorded.aggregate_type != "User" or recorded.event_type not in chat_events:
                 continue
             if (named := _named(chat_events.to_domain(recorded))) is not None:
-                timeline = actors.timelines.setdefault(recorded.aggregate_id, _Timeline())
+                timeline = self.timelines.get(recorded.aggregate_id) or _Timeline()
+                self.timelines[recorded.aggregate_id] = timeline
                 timeline.add(recorded.position, named)
-        return actors
+
+    def _timeline(self, user_id: str) -> _Timeline | None:
+        if not self.every_user and user_id not in self.timelines:
+            self.timelines[user_id] = None
+            if ID_SHAPE.fullmatch(user_id):  # anything else names no stored aggregate
+                self._add(self.log.get_events_for_aggregate(user_id))
+        return self.timelines.get(user_id)
 
     def actor(self, user_id: str | None, position: int | None = None) -> JSONObject:
         """``user_id``'s username and role as of log ``position`` (default: the newest)."""
@@ -83,7 +104,7 @@ class Actors:
             return {"user_id": None, "username": None, "role": None, "system": False}
         if user_id.startswith(SYSTEM_PREFIX):
             return {"user_id": user_id, "username": user_id, "role": None, "system": True}
-        timeline = self.timelines.get(user_id)
+        timeline = self._timeline(user_id)
         if timeline is None or (position is not None and position < timeline.positions[0]):
             named = self._archived(user_id)
         else:
@@ -109,9 +130,16 @@ class Actors:
         return self._at_cut[user_id]
 
     def ids_named(self, username: str) -> list[str]:
-        """Every user id that had ``username`` at some time (a name can pass to another user)."""
+        """Every user id that had ``username`` at some time (a name can pass to another user).
+
+        Needs every user's names: the first call reads them all (``from_log``'s work)."""
+        if not self.every_user:
+            self.timelines.clear()  # read again below, in full
+            self._add(_user_events(self.log))
+            self.every_user = True
         return sorted(
             user_id
             for user_id, timeline in self.timelines.items()
-            if any(named["username"] == username for named in timeline.names)
+            if timeline is not None
+            and any(named["username"] == username for named in timeline.names)
         )

@@ -32,7 +32,7 @@ from chronicle.events import RecordedEvent, Unopened, recorded_event
 from chronicle.store.checked import CheckedStore
 from chronicle.store.codec import decode
 from chronicle.store.integrity import GENESIS, chain
-from chronicle.store.ports import Capabilities, InlineHandler, Session, Wakeup
+from chronicle.store.ports import LAG_COUNT_LIMIT, Capabilities, InlineHandler, Session, Wakeup
 from chronicle.store.prepare import PreparedAppend, matching_retry, now_utc, recorded_from
 from chronicle.store.queries import Filters
 from chronicle.store.records import (
@@ -270,8 +270,8 @@ class MemoryEventStore(CheckedStore):
 
     def _lag(self, after: int) -> tuple[int, datetime | None]:
         with self._locked():
-            behind = self._log[after:]
-        return len(behind), min((event.timestamp for event in behind), default=None)
+            behind = self._log[after : after + LAG_COUNT_LIMIT]
+        return len(behind), behind[0].timestamp if behind else None
 
     @staticmethod
     def _matching(events: Sequence[RecordedEvent], filters: Filters) -> Iterator[RecordedEvent]:

@@ -190,6 +190,10 @@ class EventImporter(Protocol):
         ...
 
 
+LAG_COUNT_LIMIT = 100_000
+"""Where ``lag`` stops counting: a reader further behind than that is simply far behind."""
+
+
 @runtime_checkable
 class LogReader(Protocol):
     """The whole log in commit order, and the audit queries over it."""
@@ -212,7 +216,9 @@ class LogReader(Protocol):
         ...
 
     def lag(self, after: int | None) -> tuple[int, float]:
-        """Events stored after the cursor, and the age in seconds of the oldest of them."""
+        """Events stored after the cursor (counted up to ``LAG_COUNT_LIMIT``: a bigger lag
+        reads as that), and the age in seconds of the first of them in commit order; both
+        from an index, so a health probe or a scrape costs the same however far behind."""
         ...
 
     def search_events(

@@ -137,7 +137,7 @@ def aggregate_history(
     else:
         entries = history(store, CHAT_AGGREGATES, known, TEXT_FIELDS)
         sources = ["store"] * len(entries)
-    actors = Actors.from_log(store)
+    actors = Actors.of(store)
     return {
         "aggregate_id": aggregate_id,
         "hot_from_version": hot_from,
@@ -299,7 +299,7 @@ def search(
     :mod:`chronicle.chat.api.event_search`). Each event names its actor as recorded then.
     """
     store = services.chat.store
-    actors = Actors.from_log(store)
+    actors = Actors.of(store)
     query = _query(
         actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id, order
     )
@@ -367,7 +367,7 @@ def export(
     page (constant memory however many there are); the filters are those of
     ``GET /audit/events``."""
     store = services.chat.store
-    actors = Actors.from_log(store)
+    actors = Actors.of(store)
     query = _query(
         actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id, "oldest"
     )

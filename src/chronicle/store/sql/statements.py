@@ -102,7 +102,12 @@ class Statements:
     events_at_positions_newest: str = (
         f"{_EVENTS} WHERE position IN ({{members}}) ORDER BY {{newest}} LIMIT :limit"
     )
-    lag: str = "SELECT count(*), min(timestamp) FROM chronicle_events WHERE {after_place}"
+    # Both read off the commit-order index: at most :most entries counted, one row's time.
+    lag: str = (
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM chronicle_events WHERE {after_place} "
+        "LIMIT :most) AS behind), (SELECT timestamp FROM chronicle_events WHERE {after_place} "
+        "ORDER BY {order} LIMIT 1)"
+    )
     event_by_id: str = f"{_EVENTS} WHERE {{id_is}}"
     aggregate_version: str = (
         "SELECT coalesce(max(version), (SELECT max(version) FROM chronicle_retention_heads "

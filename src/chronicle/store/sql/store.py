@@ -22,7 +22,7 @@ from chronicle.errors import (
 from chronicle.events import RecordedEvent, Replay
 from chronicle.store.checked import CheckedStore
 from chronicle.store.payloads import RAW, Decoder, Dictionary, StoredPayload
-from chronicle.store.ports import Capabilities, Session
+from chronicle.store.ports import LAG_COUNT_LIMIT, Capabilities, Session
 from chronicle.store.prepare import PreparedAppend, matching_retry
 from chronicle.store.queries import Filters
 from chronicle.store.records import (
@@ -160,7 +160,7 @@ class SQLStore(RetentionTables, CheckedStore):
         return self._events(*self._plans.newest_of_type(filters, limit))
 
     def _lag(self, after: int) -> tuple[int, datetime | None]:
-        params: dict[str, Any] = {"after": after}
+        params: dict[str, Any] = {"after": after, "most": LAG_COUNT_LIMIT}
         with self._reading() as session:
             if self.dialect.cursor_place is not None:  # the count's bound, known to the planner
                 place = session.fetchone(self.dialect.cursor_place, params)
