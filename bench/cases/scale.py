@@ -173,14 +173,16 @@ def _anything(body: bytes) -> None:
 
 def _run_command(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Run a CLI command to its end: (seconds, peak resident memory in MB)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    error = process.stderr.read().decode() if process.stderr else ""
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv[1:3])} exited with {process.returncode}: {error}")
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: it never fills and blocks
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            text = errors.read().decode(errors="replace")
+            raise RuntimeError(f"{' '.join(argv[1:3])} exited with {process.returncode}: {text}")
     return elapsed, usage.ru_maxrss / 1024  # kilobytes on Linux
 
 

@@ -94,7 +94,8 @@ class Actors:
     def _timeline(self, user_id: str) -> _Timeline | None:
         if not self.every_user and user_id not in self.timelines:
             self.timelines[user_id] = None
-            if ID_SHAPE.fullmatch(user_id):  # anything else names no stored aggregate
+            # Only a User id names a user's events (another aggregate's could be long).
+            if ID_SHAPE.fullmatch(user_id) and user_id.startswith("user_"):
                 self._add(self.log.get_events_for_aggregate(user_id))
         return self.timelines.get(user_id)
 
