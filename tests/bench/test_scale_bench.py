@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from bench import chat_mix
 from bench.cases import all_cases
 from bench.run import _select, main
+
+from bench import chat_mix
 
 FIGURES = (
     "append one event, p50",
