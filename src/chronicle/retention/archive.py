@@ -98,15 +98,23 @@ def receipt_folder(root: Path, number: int) -> Path:
     return root / f"receipt-{number:06d}"
 
 
+def _at_least(value: Any, least: int, name: str) -> int:
+    number = int(value)
+    if number < least:
+        raise ValueError(f"{name} {number} is below {least}")
+    return number
+
+
 def event_from_document(document: dict[str, Any]) -> RecordedEvent:
-    """A :class:`RecordedEvent` from its ``to_dict()`` form."""
+    """A :class:`RecordedEvent` from its ``to_dict()`` form (``ValueError`` when a version or
+    position could not be a stored one: a damaged segment can still decode)."""
     return recorded_event(
         str(document["event_id"]),
         str(document["aggregate_id"]),
         str(document["aggregate_type"]),
         str(document["event_type"]),
-        int(document["version"]),
-        int(document["position"]),
+        _at_least(document["version"], 1, "version"),
+        _at_least(document["position"], 1, "position"),
         datetime.fromisoformat(document["timestamp"]),
         document["user_id"],
         document["data"],
@@ -309,7 +317,7 @@ def _archived(path: Path, number: int, line: str) -> ArchivedEvent:
     try:
         document = orjson.loads(line)
         return ArchivedEvent(
-            int(document["leaf_index"]),
+            _at_least(document["leaf_index"], 0, "leaf_index"),
             bool(document["held"]),
             event_from_document(document["event"]),
         )

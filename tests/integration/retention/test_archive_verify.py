@@ -202,6 +202,22 @@ def test_a_segment_with_one_byte_flipped_is_named(archived: Archive) -> None:
     assert f"{path}: its SHA-256 is" in report.problems[0].message
 
 
+@pytest.mark.parametrize("field", ["position", "version", "leaf_index"])
+def test_a_segment_decoding_to_an_impossible_number_is_named_damaged(
+    archived: Archive, field: str
+) -> None:
+    """A flipped byte can leave a segment that still decodes, to a negative position say."""
+    lines = lines_of(segment(archived, 1))
+    where = lines[0] if field == "leaf_index" else lines[0]["event"]
+    where[field] = -3
+    rewrite(archived, 1, lines)
+
+    report = verify_archive(archived.root)
+    assert not report.intact
+    assert problems(report)[0] == ("segment_damaged", str(segment(archived, 1)))
+    assert f"{field} -3 is below" in report.problems[0].message
+
+
 def test_an_event_changed_and_its_segment_rehashed_in_the_manifest_is_caught_by_its_hash(
     archived: Archive,
 ) -> None:
