@@ -173,6 +173,36 @@ def test_events_for_an_aggregate_honour_inclusive_version_bounds(store: EventSto
     assert store.get_events_for_aggregate("message_missing") == []
 
 
+def test_the_events_of_several_aggregates_come_in_one_read_under_each_id_asked_for(
+    store: EventStore,
+) -> None:
+    append(store, "message_a", [created("a1"), updated("a2")], expected=0)
+    append(store, "message_b", [created("b1")], expected=0)
+    append(store, "message_a", [updated("a3")])
+    found = store.get_events_for_aggregates(
+        ["message_b", "message_missing", "message_a", "message_b"]
+    )
+    assert list(found) == ["message_b", "message_missing", "message_a"]
+    assert [(e.version, e.data["content"]) for e in found["message_a"]] == [
+        (1, "a1"),
+        (2, "a2"),
+        (3, "a3"),
+    ]
+    assert [e.data["content"] for e in found["message_b"]] == ["b1"]
+    assert found["message_missing"] == []
+    assert found["message_a"] == store.get_events_for_aggregate("message_a")
+    assert store.get_events_for_aggregates([]) == {}
+
+
+@pytest.mark.parametrize(
+    "aggregate_ids",
+    ["message_a", ["message_a", "message 1"], ["message_a", None], [f"m_{n}" for n in range(1001)]],
+)
+def test_a_bad_list_of_aggregate_ids_is_refused(store: EventStore, aggregate_ids) -> None:
+    with pytest.raises(InvalidEventError):
+        store.get_events_for_aggregates(aggregate_ids)
+
+
 def test_versions_and_counts_per_aggregate(store: EventStore) -> None:
     append(store, "message_a", [created(), updated("1")], expected=0)
     append(store, "message_b", [created()], expected=0)

@@ -20,6 +20,7 @@ ASYNC_METHODS = frozenset(
     {
         "append",
         "get_events_for_aggregate",
+        "get_events_for_aggregates",
         "get_replay",
         "get_event",
         "get_aggregate_version",

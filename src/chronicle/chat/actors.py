@@ -2,7 +2,8 @@
 
 The names come from the log, not from today's users read model: a user renamed later still shows
 under the name it had then. :meth:`Actors.of` reads a user's own events the first time one of
-them is asked for (a page of events names a few actors, whatever the number of users), and
+them is asked for (a page of events names a few actors, whatever the number of users; its
+:meth:`~Actors.read` reads a whole page's actors in one round trip), and
 :meth:`Actors.from_log` reads every User aggregate's events at once, for a search by username;
 each lookup is then a binary search by log position. An actor
 ``system:*`` (``system:cli``, ``system:demo``) is shown as such. A user whose early events
@@ -21,6 +22,7 @@ from chronicle.chat.domain.events import UserCreated, UserUpdated, chat_events
 from chronicle.chat.domain.ids import ID_SHAPE
 from chronicle.events import JSONObject, RecordedEvent
 from chronicle.registry import DomainEvent
+from chronicle.store.arguments import MAX_AGGREGATES
 from chronicle.store.ports import EventLog, LogReader
 
 SYSTEM_PREFIX = "system:"
@@ -32,6 +34,10 @@ def _user_events(log: LogReader) -> Iterator[RecordedEvent]:
     while page := log.search_events(aggregate_type="User", after=after, limit=_PAGE):
         yield from page
         after = page[-1].position
+
+
+def _is_user(user_id: str) -> bool:
+    return user_id.startswith("user_") and ID_SHAPE.fullmatch(user_id) is not None
 
 
 def _named(event: DomainEvent) -> dict[str, Any] | None:
@@ -91,11 +97,28 @@ class Actors:
                 self.timelines[recorded.aggregate_id] = timeline
                 timeline.add(recorded.position, named)
 
+    def read(self, user_ids: Iterable[str | None]) -> None:
+        """Read the names of those of ``user_ids`` not read yet, in one round trip (a page of
+        events names its actors so, before asking for each)."""
+        if self.every_user:
+            return
+        unread = [
+            user_id
+            for user_id in dict.fromkeys(user_ids)
+            if user_id is not None and user_id not in self.timelines
+        ]
+        for user_id in unread:
+            self.timelines[user_id] = None
+        # Only a User id names a user's events (another aggregate's could be long).
+        users = [user_id for user_id in unread if _is_user(user_id)]
+        for start in range(0, len(users), MAX_AGGREGATES):
+            found = self.log.get_events_for_aggregates(users[start : start + MAX_AGGREGATES])
+            self._add(event for events in found.values() for event in events)
+
     def _timeline(self, user_id: str) -> _Timeline | None:
         if not self.every_user and user_id not in self.timelines:
             self.timelines[user_id] = None
-            # Only a User id names a user's events (another aggregate's could be long).
-            if ID_SHAPE.fullmatch(user_id) and user_id.startswith("user_"):
+            if _is_user(user_id):
                 self._add(self.log.get_events_for_aggregate(user_id))
         return self.timelines.get(user_id)
 

@@ -7,10 +7,11 @@ same bad input gets the same ``InvalidEventError`` through either API, on every 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from chronicle.errors import InvalidEventError
+from chronicle.events import RecordedEvent
 from chronicle.store.prepare import check_event_id, check_name, check_version
 from chronicle.store.queries import Filters, check_limit, search_filters
 from chronicle.store.records import Snapshot
@@ -24,6 +25,31 @@ def aggregate_range(aggregate_id: str, from_version: int, to_version: int | None
     check_version(from_version, "from_version", allow_none=False)
     check_version(to_version, "to_version", allow_none=True)
     return aggregate_id, from_version, to_version
+
+
+MAX_AGGREGATES = 1000
+"""At most this many aggregate ids in one ``get_events_for_aggregates``."""
+
+
+def aggregate_ids(aggregate_ids: object) -> tuple[str, ...]:
+    """``aggregate_ids`` checked, each once, in the order given."""
+    if not isinstance(aggregate_ids, list | tuple) or len(aggregate_ids) > MAX_AGGREGATES:
+        raise InvalidEventError(
+            f"aggregate_ids must be a list of at most {MAX_AGGREGATES} aggregate ids, "
+            f"got {aggregate_ids!r:.60}"
+        )
+    return tuple(dict.fromkeys(check_name(each, "aggregate_id") for each in aggregate_ids))
+
+
+def by_aggregate(
+    aggregate_ids: tuple[str, ...], events: Iterable[RecordedEvent]
+) -> dict[str, list[RecordedEvent]]:
+    """``events`` (each aggregate's in version order) under their aggregate's id, every id of
+    ``aggregate_ids`` present, in that order (an aggregate with no events has an empty list)."""
+    grouped: dict[str, list[RecordedEvent]] = {aggregate_id: [] for aggregate_id in aggregate_ids}
+    for event in events:
+        grouped[event.aggregate_id].append(event)
+    return grouped
 
 
 def replay_range(aggregate_id: str, from_version: int, to_version: int | None) -> VersionRange:

@@ -116,6 +116,10 @@ class CheckedStore:
     ) -> list[RecordedEvent]:
         raise NotImplementedError
 
+    def _events_of_aggregates(self, aggregate_ids: tuple[str, ...]) -> list[RecordedEvent]:
+        """Every event of ``aggregate_ids`` (a few), each aggregate's in version order."""
+        raise NotImplementedError
+
     def _replay(self, aggregate_id: str, from_version: int, to_version: int | None) -> Replay:
         """What loading reads; a backend with a narrower read than whole events overrides it."""
         events = self._aggregate_events(aggregate_id, from_version, to_version)
@@ -271,6 +275,12 @@ class CheckedStore:
         return self._aggregate_events(
             *arguments.aggregate_range(aggregate_id, from_version, to_version)
         )
+
+    def get_events_for_aggregates(
+        self, aggregate_ids: Sequence[str]
+    ) -> dict[str, list[RecordedEvent]]:
+        ids = arguments.aggregate_ids(aggregate_ids)
+        return arguments.by_aggregate(ids, self._events_of_aggregates(ids) if ids else [])
 
     def get_replay(
         self, aggregate_id: str, from_version: int = 1, to_version: int | None = None

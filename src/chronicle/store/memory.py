@@ -252,6 +252,11 @@ class MemoryEventStore(CheckedStore):
                 self._open_event,
             )
 
+    def _events_of_aggregates(self, aggregate_ids: tuple[str, ...]) -> list[RecordedEvent]:
+        with self._locked():
+            streams = [self._aggregates.get(aggregate_id, []) for aggregate_id in aggregate_ids]
+            return _copies((event for stream in streams for event in stream), self._open_event)
+
     def _aggregate_version(self, aggregate_id: str) -> int:
         with self._locked():
             stream = self._aggregates.get(aggregate_id)

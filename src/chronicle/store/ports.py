@@ -151,6 +151,13 @@ class EventLog(Protocol):
         """The aggregate's events with ``from_version <= version <= to_version``, in order."""
         ...
 
+    def get_events_for_aggregates(
+        self, aggregate_ids: Sequence[str]
+    ) -> dict[str, list[RecordedEvent]]:
+        """Every event of each of ``aggregate_ids`` (at most 1,000) in one read: a mapping from
+        each id, in the order given, to its events in version order (empty when it has none)."""
+        ...
+
     def get_replay(
         self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
     ) -> Replay:

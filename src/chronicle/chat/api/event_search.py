@@ -146,3 +146,9 @@ class EventQuery:
 def shown(event: RecordedEvent, actors: Actors) -> JSONObject:
     """The event as the audit routes answer it: its envelope and its actor by name."""
     return {**event.to_dict(), "actor": actors.actor(event.user_id, event.position)}
+
+
+def shown_page(page: list[RecordedEvent], actors: Actors) -> list[JSONObject]:
+    """A page of events as :func:`shown` answers each, their actors read in one round trip."""
+    actors.read(event.user_id for event in page)
+    return [shown(event, actors) for event in page]

@@ -42,7 +42,7 @@ from chronicle.retention.history import whole_history
 from chronicle.store.ports import EventStore
 
 from .dependencies import Auditor, AuditServices
-from .event_search import EventQuery, shown
+from .event_search import EventQuery, shown_page
 from .params import PrintableQuery, ProjectIdPath, printable
 from .problems import problem
 from .responses import (
@@ -138,6 +138,7 @@ def aggregate_history(
         entries = history(store, CHAT_AGGREGATES, known, TEXT_FIELDS)
         sources = ["store"] * len(entries)
     actors = Actors.of(store)
+    actors.read(entry.user_id for entry in entries)
     return {
         "aggregate_id": aggregate_id,
         "hot_from_version": hot_from,
@@ -304,7 +305,7 @@ def search(
         actors, user_id, user, aggregate_type, event_type, since, until, q, correlation_id, order
     )
     page, cursor = query.page(store, after, limit)
-    return {"events": [shown(event, actors) for event in page], "next": cursor}
+    return {"events": shown_page(page, actors), "next": cursor}
 
 
 def _pages(store: EventStore, query: EventQuery) -> Iterator[list[RecordedEvent]]:
@@ -319,7 +320,7 @@ def _pages(store: EventStore, query: EventQuery) -> Iterator[list[RecordedEvent]
 
 def _ndjson(pages: Iterator[list[RecordedEvent]], actors: Actors) -> Iterator[bytes]:
     for page in pages:
-        yield b"".join(orjson.dumps(shown(event, actors)) + b"\n" for event in page)
+        yield b"".join(orjson.dumps(row) + b"\n" for row in shown_page(page, actors))
 
 
 def _csv(pages: Iterator[list[RecordedEvent]], actors: Actors) -> Iterator[str]:
@@ -327,8 +328,7 @@ def _csv(pages: Iterator[list[RecordedEvent]], actors: Actors) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(_CSV_COLUMNS)
     for page in pages:
-        for event in page:
-            row = shown(event, actors)
+        for row in shown_page(page, actors):
             row["username"], row["role"] = row["actor"]["username"], row["actor"]["role"]
             row["data"] = orjson.dumps(row["data"]).decode()
             row["metadata"] = orjson.dumps(row["metadata"]).decode()

@@ -33,6 +33,9 @@ class AsyncCheckedStore:
     ) -> list[RecordedEvent]:
         raise NotImplementedError
 
+    async def _events_of_aggregates(self, aggregate_ids: tuple[str, ...]) -> list[RecordedEvent]:
+        raise NotImplementedError
+
     async def _replay(self, aggregate_id: str, from_version: int, to_version: int | None) -> Replay:
         raise NotImplementedError
 
@@ -92,6 +95,12 @@ class AsyncCheckedStore:
     ) -> list[RecordedEvent]:
         checked = arguments.aggregate_range(aggregate_id, from_version, to_version)
         return await self._aggregate_events(*checked)
+
+    async def get_events_for_aggregates(
+        self, aggregate_ids: Sequence[str]
+    ) -> dict[str, list[RecordedEvent]]:
+        ids = arguments.aggregate_ids(aggregate_ids)
+        return arguments.by_aggregate(ids, await self._events_of_aggregates(ids) if ids else [])
 
     async def get_replay(
         self, aggregate_id: str, from_version: int = 1, to_version: int | None = None

@@ -39,6 +39,10 @@ class AsyncEventStore(Protocol):
         self, aggregate_id: str, from_version: int = 0, to_version: int | None = None
     ) -> list[RecordedEvent]: ...
 
+    async def get_events_for_aggregates(
+        self, aggregate_ids: Sequence[str]
+    ) -> dict[str, list[RecordedEvent]]: ...
+
     async def get_replay(
         self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
     ) -> Replay: ...

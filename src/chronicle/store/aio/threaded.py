@@ -69,6 +69,11 @@ class ThreadedAsyncStore:
             self.store.get_events_for_aggregate, aggregate_id, from_version, to_version
         )
 
+    async def get_events_for_aggregates(
+        self, aggregate_ids: Sequence[str]
+    ) -> dict[str, list[RecordedEvent]]:
+        return await self._run(self.store.get_events_for_aggregates, aggregate_ids)
+
     async def get_replay(
         self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
     ) -> Replay:

@@ -192,6 +192,9 @@ class AsyncPostgresEventStore(AsyncCheckedStore):
             *self._plans.aggregate_events(aggregate_id, from_version, to_version)
         )
 
+    async def _events_of_aggregates(self, aggregate_ids: tuple[str, ...]) -> list[RecordedEvent]:
+        return await self._events(*self._plans.aggregates_events(aggregate_ids))
+
     async def _replay(self, aggregate_id: str, from_version: int, to_version: int | None) -> Replay:
         statement, params = self._plans.replay(aggregate_id, from_version, to_version)
         rows = await self._rows(statement, params, payloads=(_REPLAY_CODEC, _REPLAY_DATA))

@@ -83,6 +83,7 @@ class PostgresDialect(Dialect):
         "AS v(position, hash) WHERE e.position = v.position AND e.hash = v.hash"
     )
     ids_in = "event_id = ANY(:ids::uuid[])"
+    aggregates_in = "aggregate_id = ANY(:aggregate_ids::text[])"
     id_is = "event_id = :event_id::uuid"
     schema_table_exists = "SELECT to_regclass('chronicle_schema') IS NOT NULL"
 

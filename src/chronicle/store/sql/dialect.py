@@ -76,6 +76,9 @@ class Dialect:
     ids_in: ClassVar[str] = "event_id IN (SELECT value FROM json_each(:ids))"
     """Events whose id is one of the list parameter ``:ids`` (see :meth:`id_list`)."""
 
+    aggregates_in: ClassVar[str] = "aggregate_id IN (SELECT value FROM json_each(:aggregate_ids))"
+    """Events of the aggregates in the list parameter ``:aggregate_ids`` (see :meth:`id_list`)."""
+
     id_is: ClassVar[str] = "event_id = :event_id"
     """The event whose id is the text parameter ``:event_id``."""
 
@@ -105,6 +108,7 @@ class Dialect:
                 after_place=self.after_place,
                 visible=self.visible,
                 ids_in=self.ids_in,
+                aggregates_in=self.aggregates_in,
                 id_is=self.id_is,
                 event_id=self.event_id_column,
                 cut_place=self.cut_place,

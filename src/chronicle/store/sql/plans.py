@@ -34,6 +34,11 @@ class Plans:
             return self._sql.events_of_aggregate, params
         return self._sql.events_of_aggregate_to, {**params, "to_version": to_version}
 
+    def aggregates_events(self, aggregate_ids: tuple[str, ...]) -> Plan:
+        return self._sql.events_of_aggregates, {
+            "aggregate_ids": self._dialect.id_list(aggregate_ids)
+        }
+
     def replay(self, aggregate_id: str, from_version: int, to_version: int | None) -> Plan:
         """The narrow read of loading: type, schema version and data only."""
         params: dict[str, Any] = {"aggregate_id": aggregate_id, "from_version": from_version}

@@ -72,6 +72,7 @@ class Statements:
         f"{_EVENTS} WHERE aggregate_id = :aggregate_id "
         "AND version >= :from_version AND version <= :to_version ORDER BY version"
     )
+    events_of_aggregates: str = f"{_EVENTS} WHERE {{aggregates_in}} ORDER BY aggregate_id, version"
     replay_of_aggregate: str = (
         f"SELECT {REPLAY_COLUMNS} FROM chronicle_events WHERE aggregate_id = :aggregate_id "
         "AND version >= :from_version ORDER BY version"

@@ -128,6 +128,9 @@ class SQLStore(RetentionTables, CheckedStore):
     ) -> list[RecordedEvent]:
         return self._events(*self._plans.aggregate_events(aggregate_id, from_version, to_version))
 
+    def _events_of_aggregates(self, aggregate_ids: tuple[str, ...]) -> list[RecordedEvent]:
+        return self._events(*self._plans.aggregates_events(aggregate_ids))
+
     def _replay(self, aggregate_id: str, from_version: int, to_version: int | None) -> Replay:
         with self._reading() as session:
             rows = session.fetchall(*self._plans.replay(aggregate_id, from_version, to_version))
