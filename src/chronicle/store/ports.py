@@ -61,7 +61,13 @@ class Session(Protocol):
         """Run a statement; return the number of rows it changed."""
         ...
 
-    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+    def fetchall(
+        self, sql: str, params: Params = (), *, replan: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a query. ``replan``: plan it for these values on every call (PostgreSQL:
+        never from a prepared, generic plan; for range filters such as an audit page's
+        ``since``, whose narrowness only the values tell)."""
+        ...
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
 

@@ -9,7 +9,7 @@ refreshed, as they are after ``chronicle migrate`` and ``chronicle import``.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -40,8 +40,8 @@ def fill(store: EventStore) -> None:
     store.refresh_statistics()
 
 
-STATEMENTS = ["search", "search_newest", "search_older"]
-"""Oldest first; newest first, its first page and the pages after."""
+STATEMENTS = ["search_first", "search", "search_newest", "search_older"]
+"""Oldest first, its first page and the pages after; newest first, the same."""
 
 
 def search_sql(store: EventStore, *filters: str, statement: str = "search") -> str:
@@ -100,6 +100,70 @@ def test_a_filtered_page_on_sqlite_reads_its_index_in_commit_order(
     plan = "\n".join(str(row[-1]) for row in rows)
     assert f"USING INDEX chronicle_events_by_{index} (" in plan, plan
     assert "TEMP B-TREE" not in plan, plan  # no sort: the index is in position order
+
+
+def fill_years_of_tickets(store: EventStore) -> datetime:
+    """3,000 tickets opened over the years before 2021, then 5 today among 50 edits of a
+    message; returns an instant before today's events (a ``since`` only those pass)."""
+    start = datetime(2015, 1, 1, tzinfo=UTC)
+    for n in range(300):
+        store.import_events(
+            f"ticket_{n}",
+            [NewEvent("TicketCreated", {"title": str(k)}) for k in range(10)],
+            expected_version=0,
+            aggregate_type="Ticket",
+            user_id="user_1",
+            recorded_at=start + timedelta(days=6 * n),
+        )
+    today = datetime.now(UTC) - timedelta(minutes=1)
+    store.append(
+        "ticket_today",
+        [NewEvent("TicketCreated", {"title": str(k)}) for k in range(5)],
+        expected_version=0,
+        aggregate_type="Ticket",
+    )
+    store.append(
+        "message_today",
+        [NewEvent("MessageUpdated", {"content": str(k)}) for k in range(50)],
+        expected_version=0,
+        aggregate_type="Message",
+    )
+    store.refresh_statistics()
+    return today
+
+
+def test_a_page_of_one_type_since_a_recent_instant_reads_that_types_window_on_postgresql(
+    postgres_schema_url: str,
+) -> None:
+    """A walk in commit order would read every older ticket first, a cost that grows with the
+    log; the page reads the window off a time index instead (on a large log, the type-and-time
+    one: only the window's tickets). Planned for the values given, as every search is: never
+    a prepared generic plan, which cannot tell a narrow ``since``."""
+    from chronicle.store.postgres import PostgresEventStore
+
+    store = PostgresEventStore(postgres_schema_url, notify=False)
+    try:
+        today = fill_years_of_tickets(store)
+        assert len(store.search_events(event_type="TicketCreated", since=today, limit=20)) == 5
+        with psycopg.connect(postgres_schema_url) as conn:
+            horizon = conn.execute("SELECT pg_current_xact_id()").fetchone()
+            plan = "\n".join(
+                row[0]
+                for row in conn.execute(
+                    "EXPLAIN " + search_sql(store, "event_type", "since", statement="search_first"),
+                    {
+                        "event_type": "TicketCreated",
+                        "since": today,
+                        "limit": 20,
+                        "horizon": horizon[0],
+                    },
+                )
+            )
+        # A window's index (which one is the planner's call at this size), never a walk.
+        assert "chronicle_events_by_type_and_time" in plan or "chronicle_events_by_time" in plan
+        assert "in_order" not in plan and "commit_order" not in plan, plan
+    finally:
+        store.close()
 
 
 def several_users_sql(store: EventStore, users: int) -> str:
@@ -250,3 +314,38 @@ def test_statistics_are_never_taken_of_an_empty_events_table(store: EventStore) 
     )
     store.refresh_statistics()
     assert analysed(store)
+
+
+def test_audit_searches_are_never_prepared_as_generic_plans_on_postgresql(
+    postgres_schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg prepares a statement it has run five times, and PostgreSQL then may plan it once
+    for any values: for ``since`` that guess is a third of the log, and the plan walks an index
+    in commit order (measured at 1,000,000 events: 74 ms a page against 1 ms planned for the
+    values). Searches go unprepared; the append path keeps its prepared statements."""
+    from chronicle.store.postgres import PostgresEventStore
+
+    prepared: dict[str, set[object]] = {}
+    execute = psycopg.Cursor.execute
+
+    def recording(self: psycopg.Cursor, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        prepared.setdefault(str(query), set()).add(kwargs.get("prepare"))
+        return execute(self, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", recording)
+    store = PostgresEventStore(postgres_schema_url, notify=False)
+    try:
+        fill(store)
+        since = datetime(2020, 1, 1, tzinfo=UTC)
+        for after in (None, 5):
+            store.search_events(event_type=RARE_TYPE, since=since, after=after, limit=5)
+            store.search_events(user_ids=["user_0", "user_1"], since=since, after=after, limit=5)
+        store.get_events_by_type(RARE_TYPE, since=since, limit=5)
+        store.get_all_events(since=since, limit=5)
+    finally:
+        store.close()
+    searches = {query: how for query, how in prepared.items() if "timestamp >= " in query}
+    assert len(searches) == 6, list(searches)
+    assert all(how == {False} for how in searches.values()), searches
+    appends = [how for query, how in prepared.items() if "chronicle_append" in query]
+    assert appends and all(False not in how for how in appends), prepared.keys()

@@ -118,15 +118,22 @@ class AsyncPostgresEventStore(AsyncCheckedStore):
         *,
         gap_free: bool = False,
         payloads: tuple[int, ...] = (),
+        replan: bool = False,
     ) -> list[Row]:
         """The rows of ``statement``; ``gap_free`` binds ``:horizon`` first (as the sync core
-        does), ``payloads`` names the codec column and the payload columns to be decodable."""
+        does), ``payloads`` names the codec column and the payload columns to be decodable,
+        ``replan`` plans it for its values on every call (never a prepared generic plan: see
+        ``Session.fetchall``)."""
         async with self._cursor() as cursor:
             if gap_free and DIALECT.horizon is not None:
                 await cursor.execute(DIALECT.horizon)
                 row = await cursor.fetchone()
                 params = {**params, "horizon": None if row is None else row[0]}
-            await cursor.execute(DIALECT.sql(statement) if params else statement, params or None)
+            await cursor.execute(
+                DIALECT.sql(statement) if params else statement,
+                params or None,
+                prepare=False if replan else None,
+            )
             rows: list[Row] = await cursor.fetchall()
             if payloads:
                 await self._load_dictionaries(cursor, rows, payloads)
@@ -145,10 +152,17 @@ class AsyncPostgresEventStore(AsyncCheckedStore):
                 self._dictionaries[number] = bytes(found[0])
 
     async def _events(
-        self, statement: str, params: dict[str, Any], *, gap_free: bool = False
+        self,
+        statement: str,
+        params: dict[str, Any],
+        *,
+        gap_free: bool = False,
+        replan: bool = False,
     ) -> list[RecordedEvent]:
         payloads = (_EVENT_CODEC, _EVENT_DATA, _EVENT_METADATA)
-        rows = await self._rows(statement, params, gap_free=gap_free, payloads=payloads)
+        rows = await self._rows(
+            statement, params, gap_free=gap_free, payloads=payloads, replan=replan
+        )
         read = self._event
         return [read(row) for row in rows]
 
@@ -217,13 +231,13 @@ class AsyncPostgresEventStore(AsyncCheckedStore):
         self, filters: Filters, after: int, limit: int, *, newest_first: bool
     ) -> list[RecordedEvent]:
         plan = self._plans.search(filters, after, limit, newest_first=newest_first)
-        return await self._events(*plan, gap_free=True)
+        return await self._events(*plan, gap_free=True, replan=True)
 
     async def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
-        return await self._events(*self._plans.all_events(filters, limit, offset))
+        return await self._events(*self._plans.all_events(filters, limit, offset), replan=True)
 
     async def _newest_of_type(self, filters: Filters, limit: int) -> list[RecordedEvent]:
-        return await self._events(*self._plans.newest_of_type(filters, limit))
+        return await self._events(*self._plans.newest_of_type(filters, limit), replan=True)
 
     async def _save_snapshot(self, snapshot: Snapshot, state: bytes) -> None:
         statement, params = self._plans.save_snapshot(snapshot, state)

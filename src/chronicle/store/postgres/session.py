@@ -31,20 +31,25 @@ class PostgresSession:
         return self.connection.cursor(binary=self._binary)
 
     @staticmethod
-    def _run(cursor: Any, sql: str, params: Params) -> Any:
+    def _run(cursor: Any, sql: str, params: Params, *, prepare: bool | None = None) -> Any:
         if not params:
-            return cursor.execute(sql)  # no placeholders: the text goes as it is
+            return cursor.execute(sql, prepare=prepare)  # no placeholders: the text as it is
         if isinstance(params, Mapping):
-            return cursor.execute(DIALECT.sql(sql), params)
-        return cursor.execute(sql.replace("?", "%s"), params)
+            return cursor.execute(DIALECT.sql(sql), params, prepare=prepare)
+        return cursor.execute(sql.replace("?", "%s"), params, prepare=prepare)
 
     def execute(self, sql: str, params: Params = ()) -> int:
         with self._cursor() as cursor:
             return int(self._run(cursor, sql, params).rowcount)
 
-    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+    def fetchall(
+        self, sql: str, params: Params = (), *, replan: bool = False
+    ) -> list[tuple[Any, ...]]:
+        # psycopg prepares a statement run often; PostgreSQL may then plan it once for any
+        # values, which walks a whole index for a narrow ``since`` (see Session.fetchall).
+        prepare = False if replan else None
         with self._cursor() as cursor:
-            rows: list[tuple[Any, ...]] = self._run(cursor, sql, params).fetchall()
+            rows: list[tuple[Any, ...]] = self._run(cursor, sql, params, prepare=prepare).fetchall()
         return rows
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:

@@ -68,7 +68,10 @@ class Plans:
         below the horizon, so every event before it is committed already and older pages miss
         none."""
         sql = self._sql
-        if not newest_first:
+        if not newest_first and not after:
+            page, member = sql.search_first, sql.search_first_positions
+            union = sql.events_at_positions
+        elif not newest_first:
             page, member, union = sql.search, sql.search_positions, sql.events_at_positions
         elif after:
             page, member = sql.search_older, sql.search_older_positions

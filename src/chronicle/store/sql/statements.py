@@ -41,6 +41,10 @@ _EVENTS = f"SELECT {EVENT_COLUMNS} FROM chronicle_events"
 # The WHERE and ORDER BY of an audit search page: in commit order after the cursor; newest
 # first from the newest event; newest first before the cursor.
 _SEARCH = "{after}{visible}{filters} ORDER BY {order} LIMIT :limit"
+# The first page has no cursor to compare with: a condition that holds for every row would
+# only mislead the planner (it guesses a third of the rows pass a row comparison it cannot
+# evaluate), which then walks a whole filter index rather than the time index of a ``since``.
+_SEARCH_FIRST = "1 = 1{visible}{filters} ORDER BY {order} LIMIT :limit"
 _SEARCH_NEWEST = "1 = 1{visible}{filters} ORDER BY {newest} LIMIT :limit"
 _SEARCH_OLDER = "{before}{visible}{filters} ORDER BY {newest} LIMIT :limit"
 _ATTESTED_SNAPSHOTS = (
@@ -90,11 +94,13 @@ class Statements:
     read_all: str = f"{_EVENTS} WHERE {{after}}{{visible}} ORDER BY {{order}} LIMIT :limit"
     read_visible: str = f"{_EVENTS} WHERE {{after}} ORDER BY {{order}} LIMIT :limit"
     search: str = f"{_EVENTS} WHERE {_SEARCH}"
+    search_first: str = f"{_EVENTS} WHERE {_SEARCH_FIRST}"
     search_newest: str = f"{_EVENTS} WHERE {_SEARCH_NEWEST}"
     search_older: str = f"{_EVENTS} WHERE {_SEARCH_OLDER}"
     # A search for the events of any of several users: one page of positions per user (each
     # read off its index in order), then the page of their union in the same order.
     search_positions: str = f"SELECT position FROM chronicle_events WHERE {_SEARCH}"
+    search_first_positions: str = f"SELECT position FROM chronicle_events WHERE {_SEARCH_FIRST}"
     search_newest_positions: str = f"SELECT position FROM chronicle_events WHERE {_SEARCH_NEWEST}"
     search_older_positions: str = f"SELECT position FROM chronicle_events WHERE {_SEARCH_OLDER}"
     events_at_positions: str = (

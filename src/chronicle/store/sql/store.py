@@ -93,16 +93,22 @@ class SQLStore(RetentionTables, CheckedStore):
     # -- shared helpers ----------------------------------------------------------------------
 
     def _events(
-        self, statement: str, params: dict[str, Any], *, gap_free: bool = False
+        self,
+        statement: str,
+        params: dict[str, Any],
+        *,
+        gap_free: bool = False,
+        replan: bool = False,
     ) -> list[RecordedEvent]:
         """The events ``statement`` selects; ``gap_free`` when it holds back what running
-        writers may yet commit behind the cursor (its ``{visible}`` slot)."""
+        writers may yet commit behind the cursor (its ``{visible}`` slot); ``replan`` when its
+        filters need a plan for their values (see ``Session.fetchall``)."""
         horizon = self.dialect.horizon
         with self._reading() as session:
             if gap_free and horizon is not None:
                 row = session.fetchone(horizon)
                 params = {**params, "horizon": None if row is None else row[0]}
-            rows = session.fetchall(statement, params)
+            rows = session.fetchall(statement, params, replan=replan)
         read = self._event
         return [read(row) for row in rows]
 
@@ -154,13 +160,13 @@ class SQLStore(RetentionTables, CheckedStore):
         self, filters: Filters, after: int, limit: int, *, newest_first: bool
     ) -> list[RecordedEvent]:
         plan = self._plans.search(filters, after, limit, newest_first=newest_first)
-        return self._events(*plan, gap_free=True)
+        return self._events(*plan, gap_free=True, replan=True)
 
     def _all_events(self, filters: Filters, limit: int, offset: int) -> list[RecordedEvent]:
-        return self._events(*self._plans.all_events(filters, limit, offset))
+        return self._events(*self._plans.all_events(filters, limit, offset), replan=True)
 
     def _newest_of_type(self, filters: Filters, limit: int) -> list[RecordedEvent]:
-        return self._events(*self._plans.newest_of_type(filters, limit))
+        return self._events(*self._plans.newest_of_type(filters, limit), replan=True)
 
     def _lag(self, after: int) -> tuple[int, datetime | None]:
         params: dict[str, Any] = {"after": after, "most": LAG_COUNT_LIMIT}

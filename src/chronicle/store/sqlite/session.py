@@ -26,7 +26,10 @@ class SQLiteSession:
     def execute(self, sql: str, params: Params = ()) -> int:
         return self._conn.execute(sql, params).rowcount
 
-    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+    def fetchall(
+        self, sql: str, params: Params = (), *, replan: bool = False
+    ) -> list[tuple[Any, ...]]:
+        # ``replan`` changes nothing here: SQLite's plans do not depend on the bound values.
         return self._conn.execute(sql, params).fetchall()
 
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
