@@ -98,8 +98,8 @@ class Actors:
                 timeline.add(recorded.position, named)
 
     def read(self, user_ids: Iterable[str | None]) -> None:
-        """Read the names of those of ``user_ids`` not read yet, in one round trip (a page of
-        events names its actors so, before asking for each)."""
+        """Read the names of those of ``user_ids`` not read yet, all in one round trip (what a
+        page of events does before naming each event's actor)."""
         if self.every_user:
             return
         unread = [
