@@ -7,9 +7,13 @@ The servers run in processes of their own under the same settings (uvicorn, one 
 of messages the server made at start-up (each wrk thread walks the list from its own offset,
 so two requests rarely edit one message at once).
 
-- Chronicle: ``chronicle serve`` on the place, a member created with ``chronicle users create``
-  and logged in through ``/auth/token``: JWT check, the caller looked up, the ``Message``
-  aggregate decided, one append (hash chain, version check) with the inline read models.
+- Chronicle: ``chronicle serve --no-worker`` on the place beside ``chronicle worker`` in a
+  process of its own (the deployment the README describes for more than one service process:
+  the async read model, the sealer and the snapshot attestor follow the log on the same
+  machine, off the service's interpreter lock), a member created with ``chronicle users
+  create`` and logged in through ``/auth/token``: JWT check, the caller looked up, the
+  ``Message`` aggregate decided, one append (hash chain, version check) with the inline read
+  models.
 - minimal (the "raw driver" column): ``bench/minimal_app.py``: JWT check, one event ``INSERT``
   into a table of Chronicle's layout and one ``messages`` upsert, in one transaction (PATCH: the
   row locked and read, the event inserted at the next version, the row updated). Twice: the
@@ -128,6 +132,8 @@ class Server:
     base: str
     folder: Path
     runs: dict[str, list[WrkRun]] = field(default_factory=lambda: {"post": [], "patch": []})
+    companions: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    """Processes that run beside the server (Chronicle's worker) and stop with it."""
 
     def wait_until_up(self, health: str) -> None:
         for _ in range(300):
@@ -187,13 +193,14 @@ class Server:
         return lambda: figure(self.runs[kind][next(seen)])
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for process in [self.process, *self.companions]:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def _start(name: str, argv: list[str], env: dict[str, str], folder: Path) -> Server:
@@ -218,9 +225,14 @@ def start_chronicle(site: Site, folder: Path) -> Server:
         [CHRONICLE, "users", "create", USERNAME, "--role", "member", "--password-stdin"],
         input=f"{PASSWORD}\n", env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
-    server = _start("chronicle", [CHRONICLE, "serve"], env, folder)
+    server = _start("chronicle", [CHRONICLE, "serve", "--no-worker"], env, folder)
+    server.companions.append(
+        subprocess.Popen([CHRONICLE, "worker"], env=env, stdout=subprocess.DEVNULL)
+    )
     try:
         server.wait_until_up("/health/events")
+        if (worker := server.companions[0]).poll() is not None:
+            raise RuntimeError(f"chronicle worker exited with {worker.returncode}")
         form = urllib.parse.urlencode({"username": USERNAME, "password": PASSWORD}).encode()
         with urllib.request.urlopen(f"{server.base}/auth/token", data=form, timeout=10) as answer:
             server.use_token(str(json.load(answer)["access_token"]))
@@ -276,7 +288,8 @@ def build(site: Site, scale: Scale) -> list[Benchmark]:
     note = (
         f"wrk, {CONNECTIONS} connections, {seconds:g} s per run"
         + (", 1 run per server (quick)" if scale.quick else "")
-        + "; servers: uvicorn, 1 worker, uvloop + httptools; raw driver column: minimal FastAPI "
+        + "; servers: uvicorn, 1 worker, uvloop + httptools (Chronicle's `chronicle worker` in "
+        "a process of its own beside it); raw driver column: minimal FastAPI "
         "app (JWT check, event INSERT + messages upsert in one transaction), sync shape; "
         "the async minimal app measured in the same rotation"
     )
