@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from chronicle.errors import ConcurrencyError, DuplicateKeyError
 from chronicle.events import RecordedEvent
@@ -82,10 +83,18 @@ class PostgresEventStore(SQLStore):
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
-        """A read-only transaction on a pooled connection."""
-        with DIALECT.errors(), self._pool.connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION READ ONLY")
-            yield PostgresSession(conn)
+        """A read-only transaction on a pooled connection, begun by one ``BEGIN READ ONLY``
+        (not ``BEGIN`` then ``SET TRANSACTION READ ONLY``: a round trip less per read)."""
+        with DIALECT.errors(), self._pool.connection() as conn:
+            conn.read_only = True
+            try:
+                with conn.transaction():
+                    yield PostgresSession(conn)
+            finally:
+                if conn.info.transaction_status == TransactionStatus.IDLE:
+                    conn.read_only = None
+                else:  # broken: closed, so the pool never hands a writer a read-only one
+                    conn.close()
 
     @contextmanager
     def _reading(self) -> Iterator[Session]:
