@@ -331,3 +331,36 @@ def test_the_documentation_pages_load_only_the_services_own_files(
         assert served.status_code == 200, url
         assert served.headers["content-type"].startswith(types[Path(url).suffix]), url
         assert len(served.content) > 1000, url
+
+
+def test_a_creation_answers_exactly_what_reading_it_back_answers(api: Api) -> None:
+    """A creating write answers from the new aggregate and its event, without reading the row
+    back: the answer must still be the row a GET then reads, field for field."""
+    alice, admin = api.as_("alice"), api.as_("admin")
+    project = api.client.post(
+        "/projects", json={"name": "Launch", "description": "the d-day"}, headers=admin
+    )
+    created = {
+        "messages": api.client.post(
+            "/messages",
+            json={"content": "hi @bob, see @carol", "project_id": project.json()["id"]},
+            headers=alice,
+        ),
+        "projects": project,
+        "tickets": api.client.post(
+            "/tickets",
+            json={
+                "title": "Fix it",
+                "description": "now",
+                "project_id": project.json()["id"],
+                "priority": "high",
+            },
+            headers=alice,
+        ),
+        "users": api.client.post("/users", json=_new_user(), headers=admin),
+    }
+    for collection, posted in created.items():
+        assert posted.status_code == 201, posted.text
+        read = api.client.get(f"/{collection}/{posted.json()['id']}", headers=admin)
+        assert read.status_code == 200, read.text
+        assert posted.json() == read.json(), collection

@@ -1,9 +1,10 @@
 """How a write answers: the resource in the same shape as reading it does (``GET``).
 
 The shape is the resource's read-model row. The writer reads that row in the write's own
-transaction; when the read model is async and still behind, the row is made up from the
-aggregate's state and the events of the write (and its creating event), so a write answers the
-same fields whatever the projection mode.
+transaction; for a creation, and when the read model is async and still behind, the row is made
+up from the aggregate's state and the events of the write (and its creating event), so a write
+answers the same fields whatever the projection mode (and a creation exactly what reading it
+back answers: tests/integration/api/test_openapi_contract.py).
 """
 
 from __future__ import annotations

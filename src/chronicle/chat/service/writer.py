@@ -34,8 +34,9 @@ class Written(Generic[A]):
     """The aggregate after the command, and the events it recorded (none if nothing changed).
 
     ``row`` is the aggregate's read-model row as the write left it, read in the write's own
-    transaction (behind the aggregate, or None, when its read model is async). ``created`` is the
-    event that created the aggregate when ``row`` is None and the write did not create it.
+    transaction (behind the aggregate, or None, when its read model is async; None for a
+    creation, whose events say it all). ``created`` is the event that created the aggregate when
+    ``row`` is None and the write did not create it.
     """
 
     aggregate: A
@@ -97,16 +98,20 @@ class Writer:
         correlation_id: str | None = None,
         also: InlineHandler | None = None,
     ) -> Written[A]:
-        """Store a new aggregate (its creation pending). ``also`` runs in the same transaction."""
+        """Store a new aggregate (its creation pending). ``also`` runs in the same transaction.
+
+        With events, the answer is made from the new aggregate and its creating event, as the
+        inline read model's row is (a read of that row back would cost a statement per write);
+        without them, the row is all there is."""
         rows = _RowCapture(aggregate.aggregate_type, aggregate.id, self.inline_tables)
         if not self.event_sourcing:
             return self._with_row(
                 self._direct(aggregate, None, user_id, correlation_id, combined(also, rows)), rows
             )
         events = self.repository(type(aggregate)).save(
-            aggregate, user_id=user_id, correlation_id=correlation_id, also=combined(also, rows)
+            aggregate, user_id=user_id, correlation_id=correlation_id, also=also
         )
-        return self._with_row(Written(aggregate, events), rows)
+        return Written(aggregate, events)
 
     def change(
         self,
