@@ -4,8 +4,9 @@ minimal FastAPI apps, with wrk.
 The servers run in processes of their own under the same settings (uvicorn, one worker, uvloop
 + httptools) on a place of their own, and wrk (16 connections, 2 threads) drives ``POST
 /messages`` with a 200-character message and a bearer token, set by a Lua script; then ``PATCH``
-of messages the server made at start-up (each wrk thread walks the list from its own offset,
-so two requests rarely edit one message at once).
+of messages the server made at start-up to a content new each time (an edit to the same
+content records nothing), each wrk thread walking the list from its own offset so two requests
+rarely edit one message at once.
 
 - Chronicle: ``chronicle serve --no-worker`` on the place beside ``chronicle worker`` in a
   process of its own (the deployment the README describes for more than one service process:
@@ -72,12 +73,14 @@ function setup(thread)
   thread:set("offset", threads * {stride})
   threads = threads + 1
 end
-local body = '{body}'
+local opening = '{opening}'
 local headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer {token}"}}
 counter = 0
 request = function()
   counter = counter + 1
   local id = ids[((offset or 0) + counter) % #ids + 1]
+  -- new content every time: an edit to the same content records nothing
+  local body = opening .. " " .. (offset or 0) .. "-" .. counter .. '"}}'
   return wrk.format("PATCH", "/messages/" .. id, headers, body)
 end
 """
@@ -157,7 +160,9 @@ class Server:
         edit = json.dumps({"content": payload.CONTENT[::-1]})
         listed = ", ".join(f'"{message_id}"' for message_id in ids)
         self.script("patch").write_text(
-            PATCH_LUA.format(ids=listed, stride=EDITED // 2, body=edit, token=token)
+            PATCH_LUA.format(
+                ids=listed, stride=EDITED // 2, opening=edit.removesuffix('"}'), token=token
+            )
         )
 
     def _post(self, body: str, token: str) -> str:
