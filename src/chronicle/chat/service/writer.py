@@ -103,8 +103,8 @@ class Writer:
         With events, the answer is made from the new aggregate and its creating event, as the
         inline read model's row is (a read of that row back would cost a statement per write);
         without them, the row is all there is."""
-        rows = _RowCapture(aggregate.aggregate_type, aggregate.id, self.inline_tables)
         if not self.event_sourcing:
+            rows = _RowCapture(aggregate.aggregate_type, aggregate.id, self.inline_tables)
             return self._with_row(
                 self._direct(aggregate, None, user_id, correlation_id, combined(also, rows)), rows
             )
