@@ -3,6 +3,8 @@ it, a port in use, ``--no-worker`` and ``--access-log``."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import signal
 import socket
 import subprocess
@@ -14,11 +16,13 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
 from chronicle.bootstrap import open_store
 from chronicle.chat.api.app import open_services
 from chronicle.cli import app
+from chronicle.cli.serve_commands import _server
 from chronicle.config import get_settings
 from tests.integration.cli.subprocesses import free_port, run_chronicle, store_env
 
@@ -244,3 +248,30 @@ def test_serve_demo_counts_the_demos_appends_and_its_workers_in_the_metrics_it_s
         )
     finally:
         stop(server, signal.SIGTERM)
+
+
+def test_the_service_freezes_its_start_up_heap_once_it_is_up() -> None:
+    """Garbage collections after start-up skip what start-up made (see freeze_start_up_heap)."""
+
+    async def empty_app(scope: object, receive: object, send: object) -> None:
+        return None
+
+    server = _server(uvicorn.Config(empty_app, lifespan="off", log_level="warning"), None)
+
+    async def frozen_once_up(sock: socket.socket) -> int:
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            await asyncio.sleep(0.01)
+        frozen = gc.get_freeze_count()
+        server.should_exit = True
+        await serving
+        return frozen
+
+    gc.unfreeze()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        try:
+            frozen = asyncio.run(frozen_once_up(sock))
+        finally:
+            gc.unfreeze()  # the test process keeps collecting everything
+    assert frozen > 1000
