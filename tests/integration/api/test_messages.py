@@ -5,6 +5,11 @@ from __future__ import annotations
 import itertools
 import threading
 
+import pytest
+
+from chronicle.chat.api import routes_messages
+from chronicle.chat.domain import Message
+
 from .conftest import Api, assert_problem
 
 
@@ -118,6 +123,40 @@ def test_a_member_may_not_change_another_members_message_and_nothing_is_stored(a
     )
     assert_problem(api.client.delete(f"/messages/{message['id']}", headers=api.as_("bob")), 403)
     assert api.events() == before
+
+
+def test_the_author_of_a_message_this_process_never_saw_is_read_from_its_row(api: Api) -> None:
+    """Written by another process (here: straight through the writer, as ``chronicle`` or another
+    service instance would): the first edit reads who wrote it, and the answer is the same."""
+    made = api.services.writer.create(
+        Message.create("from elsewhere", "alice", "text"), user_id=api.ids["alice"]
+    )
+    url = f"/messages/{made.aggregate.id}"
+    before = api.events()
+    assert_problem(api.client.patch(url, json={"content": "x"}, headers=api.as_("bob")), 403)
+    assert api.events() == before
+    edited = api.client.patch(url, json={"content": "mine"}, headers=api.as_("alice"))
+    assert edited.status_code == 200, edited.text
+    assert_problem(api.client.delete(url, headers=api.as_("bob")), 403)
+
+
+def test_an_edit_of_a_message_posted_here_does_not_read_its_row_to_check_the_author(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = api.post_message("alice")
+    read: list[str] = []
+    real = routes_messages._message
+
+    def counted(services: object, message_id: str) -> object:
+        read.append(message_id)
+        return real(services, message_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(routes_messages, "_message", counted)
+    url = f"/messages/{message['id']}"
+    assert api.client.patch(url, json={"content": "one"}, headers=api.as_("alice")).is_success
+    assert_problem(api.client.patch(url, json={"content": "x"}, headers=api.as_("bob")), 403)
+    assert api.client.delete(url, headers=api.as_("alice")).is_success
+    assert read == []
 
 
 def test_an_admin_may_change_anyones_message(api: Api) -> None:

@@ -21,6 +21,7 @@ from chronicle.metrics import Metrics
 
 from . import openapi, problems
 from .auth import Tokens, load_secret
+from .authors import AuthorCache
 from .callers import CallerCache
 from .dependencies import Services
 from .docs import docs_router
@@ -65,6 +66,7 @@ def open_services(settings: EventConfig, metrics: Metrics | None = None) -> Serv
         tokens=tokens,
         throttle=throttle,
         callers=CallerCache(settings.caller_cache_seconds),
+        authors=AuthorCache(),
     )
 
 

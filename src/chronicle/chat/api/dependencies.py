@@ -21,6 +21,7 @@ from chronicle.chat.wiring import ChatContext
 from chronicle.errors import InvalidEventError
 
 from .auth import InvalidTokenError, Tokens
+from .authors import AuthorCache
 from .callers import Caller, CallerCache
 from .problems import EventSourcingDisabledError, ForbiddenError, NotAuthenticatedError
 
@@ -37,6 +38,7 @@ class Services:
     tokens: Tokens
     throttle: Throttle
     callers: CallerCache
+    authors: AuthorCache
 
 
 async def services(request: Request) -> Services:
